@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* syscall(2), MAP_ANONYMOUS and MAP_NORESERVE are not in ISO C. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "host.h"
+
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0 /* not every system has it; the mapping is still lazy */
+#endif
+
+void *squib_host_alloc(size_t size)
+{
+	return malloc(size);
+}
+
+void *squib_host_alloc_aligned(size_t alignment, size_t size)
+{
+	void *ptr = NULL;
+
+	return posix_memalign(&ptr, alignment, size) == 0 ? ptr : NULL;
+}
+
+void squib_host_free(void *ptr)
+{
+	free(ptr);
+}
+
+static uint64_t page_size(void)
+{
+	long size = sysconf(_SC_PAGESIZE);
+
+	return size > 0 ? (uint64_t)size : 4096u;
+}
+
+/* The mapping behind [base, base + size): it starts base's offset into its
+ * page before the host address, and is whole pages long. Returns false if
+ * that length does not fit in size_t. */
+static bool mapping_span(uint64_t base, uint64_t size, uint64_t *lead, size_t *length)
+{
+	uint64_t page = page_size();
+	uint64_t total;
+
+	*lead = base & (page - 1);
+	if (__builtin_add_overflow(size, *lead, &total) ||
+	    __builtin_add_overflow(total, page - 1, &total) || total > SIZE_MAX)
+		return false;
+	*length = (size_t)(total & ~(page - 1));
+	return true;
+}
+
+squib_status_t squib_host_map(uint64_t base, uint64_t size, uint8_t **host_addr)
+{
+	uint64_t lead;
+	size_t length;
+	void *map;
+
+	if (!mapping_span(base, size, &lead, &length))
+		return squib_fail(SQUIB_E_NO_MEMORY,
+				  "cannot map %" PRIu64 " bytes for base " SQUIB_GPA_FMT
+				  ": larger than the host address space",
+				  size, base);
+	/* MAP_NORESERVE: a 64 GiB guest costs no swap reservation and no RAM
+	 * until the guest touches it. */
+	map = mmap(NULL, length, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (map == MAP_FAILED)
+		return squib_fail(SQUIB_E_NO_MEMORY,
+				  "cannot map %zu bytes for base " SQUIB_GPA_FMT " size %" PRIu64
+				  ": errno %d",
+				  length, base, size, errno);
+	*host_addr = (uint8_t *)map + lead;
+	return SQUIB_OK;
+}
+
+void squib_host_unmap(uint64_t base, uint64_t size, uint8_t *host_addr)
+{
+	uint64_t lead;
+	size_t length;
+
+	if (mapping_span(base, size, &lead, &length))
+		(void)munmap(host_addr - lead, length);
+}
+
+int squib_host_key_create(pthread_key_t *key, void (*destructor)(void *))
+{
+	return pthread_key_create(key, destructor);
+}
+
+int squib_host_key_set(pthread_key_t key, const void *value)
+{
+	return pthread_setspecific(key, value);
+}

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: MIT */
+#include <inttypes.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "error.h"
+#include "host.h"
+#include "mem_internal.h"
+
+/* Size of squib_region_info_t as 0.2 shipped it; smaller is refused. */
+#define REGION_INFO_SIZE_0_2 (offsetof(squib_region_info_t, host_addr) + sizeof(void *))
+
+squib_status_t squib_mem_new(squib_mem_t **out)
+{
+	squib_mem_t *mem;
+	struct table *table;
+
+	if (!out)
+		return squib_fail(SQUIB_E_INVALID_ARGUMENT, "squib_mem_new: out is NULL");
+	squib_epoch_init();
+	mem = squib_host_alloc_aligned(SQUIB_CACHELINE, sizeof(*mem));
+	if (!mem)
+		return squib_fail(SQUIB_E_NO_MEMORY, "cannot allocate a handle of %zu bytes",
+				  sizeof(*mem));
+	table = table_new_empty();
+	if (!table) {
+		squib_host_free(mem);
+		return squib_fail(SQUIB_E_NO_MEMORY, "cannot allocate an empty region table");
+	}
+	if (pthread_mutex_init(&mem->lock, NULL) != 0) {
+		table_free(table);
+		squib_host_free(mem);
+		return squib_fail(SQUIB_E_NO_MEMORY, "cannot initialise the handle's mutex");
+	}
+	atomic_init(&mem->table, table);
+	*out = mem;
+	return SQUIB_OK;
+}
+
+void squib_mem_free(squib_mem_t *mem)
+{
+	struct table *table;
+
+	if (!mem)
+		return;
+	/* No other call runs (the caller's promise), so the current table is
+	 * the only one left: every retired one was freed by its writer. */
+	table = atomic_load_explicit(&mem->table, memory_order_relaxed);
+	for (size_t i = 0; i < table->count; i++)
+		squib_host_unmap(table->regions[i].base, table->regions[i].size,
+				 table->regions[i].host);
+	table_free(table);
+	pthread_mutex_destroy(&mem->lock);
+	squib_host_free(mem);
+}
+
+void squib_mem_lock_for_access(const squib_mem_t *mem)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&mem->lock);
+}
+
+void squib_mem_unlock_for_access(const squib_mem_t *mem)
+{
+	pthread_mutex_unlock((pthread_mutex_t *)&mem->lock);
+}
+
+/* Called with mem->lock held. The seq_cst store pairs with the table load
+ * in access_begin(); see epoch.h for why readers need no fence of their own. */
+static void table_publish(squib_mem_t *mem, struct table *table)
+{
+	atomic_store_explicit(&mem->table, table, memory_order_seq_cst);
+}
+
+/* Called without mem->lock, after a new table was published: frees the old
+ * one once no reader can still be looking at it. */
+static void table_retire(struct table *old)
+{
+	squib_epoch_synchronize();
+	table_put(old);
+}
+
+static struct table *current_table_locked(const squib_mem_t *mem)
+{
+	return atomic_load_explicit(&mem->table, memory_order_relaxed);
+}
+
+static squib_status_t region_add_locked(squib_mem_t *mem, const struct region *wanted,
+					const void *bytes, struct table **old)
+{
+	struct table *table = current_table_locked(mem), *grown;
+	const struct region *other;
+	struct region region = *wanted;
+	size_t insert_at;
+	squib_status_t status;
+
+	other = table_find_slot(table, region.slot);
+	if (other)
+		return squib_fail(SQUIB_E_SLOT_IN_USE,
+				  "slot %" PRIu32 " is already used by [" SQUIB_GPA_FMT
+				  ", " SQUIB_GPA_FMT ")",
+				  region.slot, other->base, other->base + other->size);
+	other = table_find_overlap(table, region.base, region.size, &insert_at);
+	if (other)
+		return squib_fail(SQUIB_E_OVERLAP,
+				  "[" SQUIB_GPA_FMT ", " SQUIB_GPA_FMT ") overlaps slot %" PRIu32
+				  " at [" SQUIB_GPA_FMT ", " SQUIB_GPA_FMT ")",
+				  region.base, region.base + region.size, other->slot, other->base,
+				  other->base + other->size);
+	status = squib_host_map(region.base, region.size, &region.host);
+	if (status != SQUIB_OK)
+		return status;
+	/* Filled before the table that shows it is published: no reader can
+	 * see the region without its bytes. */
+	if (bytes)
+		memcpy(region.host, bytes, (size_t)region.size);
+	grown = table_with_insert(table, insert_at, &region);
+	if (!grown) {
+		squib_host_unmap(region.base, region.size, region.host);
+		return squib_fail(SQUIB_E_NO_MEMORY, "cannot allocate a table of %zu regions",
+				  table->count + 1);
+	}
+	table_publish(mem, grown);
+	*old = table;
+	return SQUIB_OK;
+}
+
+static squib_status_t region_add(squib_mem_t *mem, const char *caller, uint64_t base, uint64_t size,
+				 const void *bytes, uint32_t slot, squib_prot_t prot)
+{
+	struct region region = {.base = base, .size = size, .slot = slot, .prot = prot};
+	struct table *old = NULL;
+	squib_status_t status;
+	uint64_t end;
+
+	if (!mem)
+		return squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: mem is NULL", caller);
+	if (size == 0)
+		return squib_fail(SQUIB_E_INVALID_ARGUMENT,
+				  "%s: region at " SQUIB_GPA_FMT " has size 0", caller, base);
+	if (__builtin_add_overflow(base, size, &end))
+		return squib_fail(SQUIB_E_INVALID_ARGUMENT,
+				  "range overflow: base=" SQUIB_GPA_FMT " size=%" PRIu64, base,
+				  size);
+	if (prot & ~(squib_prot_t)SQUIB_PROT_RWX)
+		return squib_fail(SQUIB_E_INVALID_ARGUMENT,
+				  "%s: unknown protection bits 0x%" PRIx32, caller,
+				  prot & ~(squib_prot_t)SQUIB_PROT_RWX);
+
+	pthread_mutex_lock(&mem->lock);
+	status = region_add_locked(mem, &region, bytes, &old);
+	pthread_mutex_unlock(&mem->lock);
+	if (old)
+		table_retire(old);
+	return status;
+}
+
+squib_status_t squib_mem_add_region(squib_mem_t *mem, squib_range_t range, uint32_t slot,
+				    squib_prot_t prot)
+{
+	return region_add(mem, __func__, range.base.raw, range.size, NULL, slot, prot);
+}
+
+squib_status_t squib_mem_add_region_from_bytes(squib_mem_t *mem, squib_gpa_t base,
+					       const void *bytes, size_t len, uint32_t slot,
+					       squib_prot_t prot)
+{
+	if (mem && !bytes)
+		return squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: bytes is NULL", __func__);
+	return region_add(mem, __func__, base.raw, len, bytes, slot, prot);
+}
+
+squib_status_t squib_mem_remove_region(squib_mem_t *mem, uint32_t slot)
+{
+	struct table *table, *shrunk;
+	const struct region *found;
+	struct region removed;
+
+	if (!mem)
+		return squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: mem is NULL", __func__);
+	pthread_mutex_lock(&mem->lock);
+	table = current_table_locked(mem);
+	found = table_find_slot(table, slot);
+	if (!found) {
+		pthread_mutex_unlock(&mem->lock);
+		return squib_fail(SQUIB_E_NOT_FOUND, "no region has slot %" PRIu32, slot);
+	}
+	removed = *found;
+	shrunk = table_with_remove(table, found);
+	if (!shrunk) {
+		pthread_mutex_unlock(&mem->lock);
+		return squib_fail(SQUIB_E_NO_MEMORY, "cannot allocate a table of %zu regions",
+				  table->count - 1);
+	}
+	table_publish(mem, shrunk);
+	pthread_mutex_unlock(&mem->lock);
+
+	/* After the grace period no access can still be inside the region:
+	 * those that began before it have ended, later ones see the new table. */
+	table_retire(table);
+	squib_host_unmap(removed.base, removed.size, removed.host);
+	return SQUIB_OK;
+}
+
+size_t squib_mem_region_count(const squib_mem_t *mem)
+{
+	struct access_guard guard;
+	size_t count;
+
+	if (!mem)
+		return 0;
+	count = access_begin(mem, &guard)->count;
+	access_end(mem, &guard);
+	return count;
+}
+
+static squib_status_t check_info(const squib_mem_t *mem, const squib_region_info_t *info,
+				 const char *caller)
+{
+	if (!mem)
+		return squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: mem is NULL", caller);
+	if (!info)
+		return squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: info is NULL", caller);
+	if (info->sz < REGION_INFO_SIZE_0_2)
+		return squib_fail(SQUIB_E_INVALID_ARGUMENT,
+				  "%s: info->sz is %zu, smaller than the 0.2 layout (%zu bytes)",
+				  caller, info->sz, (size_t)REGION_INFO_SIZE_0_2);
+	return SQUIB_OK;
+}
+
+/* Fills the fields of the layout this library knows, one by one: sz, any
+ * padding and any byte past that layout stay as the caller left them. A
+ * later release that appends a field fills it only when info->sz covers it. */
+static void info_fill(squib_region_info_t *info, const struct region *region)
+{
+	info->range.base.raw = region->base;
+	info->range.size = region->size;
+	info->slot = region->slot;
+	info->prot = region->prot;
+	info->host_addr = region->host;
+}
+
+squib_status_t squib_mem_find_region(const squib_mem_t *mem, squib_gpa_t addr,
+				     squib_region_info_t *info)
+{
+	struct access_guard guard;
+	const struct region *region;
+	squib_status_t status = check_info(mem, info, __func__);
+
+	if (status != SQUIB_OK)
+		return status;
+	region = table_lookup(access_begin(mem, &guard), addr.raw);
+	if (region && region_holds(region, addr.raw, 1))
+		info_fill(info, region);
+	else
+		region = NULL;
+	access_end(mem, &guard);
+	if (!region)
+		return squib_fail(SQUIB_E_OUT_OF_RANGE, "no region contains addr " SQUIB_GPA_FMT,
+				  addr.raw);
+	return SQUIB_OK;
+}
+
+squib_status_t squib_mem_get_region(const squib_mem_t *mem, uint32_t slot,
+				    squib_region_info_t *info)
+{
+	struct access_guard guard;
+	const struct region *region;
+	squib_status_t status = check_info(mem, info, __func__);
+
+	if (status != SQUIB_OK)
+		return status;
+	region = table_find_slot(access_begin(mem, &guard), slot);
+	if (region)
+		info_fill(info, region);
+	access_end(mem, &guard);
+	if (!region)
+		return squib_fail(SQUIB_E_NOT_FOUND, "no region has slot %" PRIu32, slot);
+	return SQUIB_OK;
+}
+
+int squib_mem_foreach_region(const squib_mem_t *mem, squib_region_cb cb, void *ctx)
+{
+	struct access_guard guard;
+	struct table *snapshot;
+	int result = 0;
+
+	if (!mem || !cb)
+		return squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: %s is NULL", __func__,
+				  mem ? "cb" : "mem");
+	/* Pin the table with a reference rather than the read section, so that
+	 * the callback may add and remove regions (which wait for read
+	 * sections) without waiting for itself. The reference is taken inside
+	 * the section, where the table cannot be retired yet. */
+	snapshot = (struct table *)access_begin(mem, &guard);
+	atomic_fetch_add_explicit(&snapshot->refs, 1, memory_order_relaxed);
+	access_end(mem, &guard);
+
+	for (size_t i = 0; i < snapshot->count && result == 0; i++) {
+		squib_region_info_t info = SQUIB_REGION_INFO_INIT;
+
+		info_fill(&info, &snapshot->regions[i]);
+		result = cb(&info, ctx);
+	}
+	table_put(snapshot);
+	return result;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal: the layout of squib_mem_t and the read-section helpers that
+ * mem.c and access.c share. Not installed. */
+#ifndef SQUIB_LIB_MEM_INTERNAL_H
+#define SQUIB_LIB_MEM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+
+#include <squib/mem.h>
+
+#include "epoch.h"
+#include "table.h"
+
+struct squib_mem {
+	/* Read by every access, written only when a region is added or
+	 * removed: alone on its cache line so that taking the writer mutex
+	 * does not evict it from the readers' caches. */
+	alignas(SQUIB_CACHELINE) struct table *_Atomic table;
+	/* Serialises add and remove (and the rare reader that could not
+	 * register, see access_begin). */
+	alignas(SQUIB_CACHELINE) pthread_mutex_t lock;
+};
+
+/* How a thread is allowed to look at mem->table. */
+struct access_guard {
+	struct squib_reader *reader; /* NULL: holding mem->lock instead */
+	uint64_t saved;
+};
+
+void squib_mem_lock_for_access(const squib_mem_t *mem);
+void squib_mem_unlock_for_access(const squib_mem_t *mem);
+
+/* Starts looking at the handle's current table, which stays valid until
+ * access_end(). Takes no lock and writes no shared memory unless the thread
+ * cannot join the epoch protocol. */
+static inline const struct table *access_begin(const squib_mem_t *mem, struct access_guard *guard)
+{
+	guard->reader = reader_enter(&guard->saved);
+	if (SQUIB_UNLIKELY(!guard->reader))
+		squib_mem_lock_for_access(mem);
+	/* seq_cst: the load a reader orders after announcing its epoch; pairs
+	 * with the seq_cst store in table_publish(). A plain load on x86. */
+	return atomic_load_explicit(&mem->table, memory_order_seq_cst);
+}
+
+static inline void access_end(const squib_mem_t *mem, struct access_guard *guard)
+{
+	if (SQUIB_LIKELY(guard->reader))
+		reader_exit(guard->reader, guard->saved);
+	else
+		squib_mem_unlock_for_access(mem);
+}
+
+#endif

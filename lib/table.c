@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+#include <string.h>
+
+#include "host.h"
+#include "table.h"
+
+/* Enough buckets that a table of regions laid out evenly has about one
+ * region per bucket: the next power of two at or above count, at least 2 so
+ * that a shift below 64 always exists. */
+static size_t bucket_count(size_t count)
+{
+	size_t buckets = 2;
+
+	while (buckets < count)
+		buckets *= 2;
+	return buckets;
+}
+
+/* One allocation holds the header and its three arrays, so a table is
+ * freed with one call and a failed build has one thing to undo. */
+static struct table *table_alloc(size_t count, struct region **regions, uint32_t **by_slot,
+				 uint32_t **bucket_first, size_t *buckets)
+{
+	size_t bytes = sizeof(struct table), part;
+	struct table *table;
+
+	if (count > TABLE_MAX_REGIONS)
+		return NULL;
+	*buckets = bucket_count(count);
+	if (__builtin_mul_overflow(count, sizeof(struct region) + sizeof(uint32_t), &part) ||
+	    __builtin_add_overflow(bytes, part, &bytes) ||
+	    __builtin_mul_overflow(*buckets + 1, sizeof(uint32_t), &part) ||
+	    __builtin_add_overflow(bytes, part, &bytes))
+		return NULL;
+	table = squib_host_alloc(bytes);
+	if (!table)
+		return NULL;
+	*regions = (struct region *)(table + 1);
+	*by_slot = (uint32_t *)(*regions + count);
+	*bucket_first = *by_slot + count;
+	table->count = count;
+	table->regions = *regions;
+	table->by_slot = *by_slot;
+	table->bucket_first = *bucket_first;
+	atomic_init(&table->refs, 1);
+	return table;
+}
+
+static void table_index(struct table *table, uint32_t *bucket_first, size_t buckets)
+{
+	const struct region *regions = table->regions;
+	size_t count = table->count, next = 0;
+
+	table->lo = count ? regions[0].base : 0;
+	table->span = count ? regions[count - 1].base + regions[count - 1].size - table->lo : 0;
+	table->shift = 0;
+	while ((table->span >> table->shift) >= buckets)
+		table->shift++;
+
+	/* bucket_first[b]: the first region whose [base, end] reaches the
+	 * bucket's first address. The regions a lookup in bucket b must
+	 * consider all sit between bucket_first[b] and bucket_first[b + 1]:
+	 * ends ascend with bases because regions do not overlap. */
+	for (size_t bucket = 0; bucket <= buckets; bucket++) {
+		uint64_t start;
+
+		if (bucket > (UINT64_MAX >> table->shift) ||
+		    __builtin_add_overflow(table->lo, (uint64_t)bucket << table->shift, &start)) {
+			bucket_first[bucket] = (uint32_t)count;
+			continue;
+		}
+		while (next < count && regions[next].base + regions[next].size < start)
+			next++;
+		bucket_first[bucket] = (uint32_t)next;
+	}
+}
+
+struct table *table_new_empty(void)
+{
+	struct region *regions;
+	uint32_t *by_slot, *bucket_first;
+	size_t buckets;
+	struct table *table = table_alloc(0, &regions, &by_slot, &bucket_first, &buckets);
+
+	if (table)
+		table_index(table, bucket_first, buckets);
+	return table;
+}
+
+void table_free(struct table *table)
+{
+	squib_host_free(table);
+}
+
+void table_put(struct table *table)
+{
+	/* acq_rel: whoever frees the table sees every use of it finished. */
+	if (atomic_fetch_sub_explicit(&table->refs, 1, memory_order_acq_rel) == 1)
+		table_free(table);
+}
+
+const struct region *table_find_overlap(const struct table *table, uint64_t base, uint64_t size,
+					size_t *insert_at)
+{
+	size_t lo = 0, hi = table->count;
+
+	/* First region with a base at or above the new one. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (table->regions[mid].base < base)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*insert_at = lo;
+	if (lo > 0) {
+		const struct region *before = &table->regions[lo - 1];
+
+		if (before->base + before->size > base)
+			return before;
+	}
+	if (lo < table->count && table->regions[lo].base - base < size)
+		return &table->regions[lo];
+	return NULL;
+}
+
+const struct region *table_find_slot(const struct table *table, uint32_t slot)
+{
+	size_t lo = 0, hi = table->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct region *region = &table->regions[table->by_slot[mid]];
+
+		if (region->slot == slot)
+			return region;
+		if (region->slot < slot)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+struct table *table_with_insert(const struct table *table, size_t insert_at,
+				const struct region *region)
+{
+	struct region *regions;
+	uint32_t *by_slot, *bucket_first;
+	size_t buckets, out = 0;
+	struct table *grown =
+	    table_alloc(table->count + 1, &regions, &by_slot, &bucket_first, &buckets);
+
+	if (!grown)
+		return NULL;
+	memcpy(regions, table->regions, insert_at * sizeof(*regions));
+	regions[insert_at] = *region;
+	memcpy(regions + insert_at + 1, table->regions + insert_at,
+	       (table->count - insert_at) * sizeof(*regions));
+
+	/* Merge the new region into the slot order; indices at or past the
+	 * insertion point move up by one. */
+	for (size_t in = 0; in < table->count; in++) {
+		uint32_t index = table->by_slot[in];
+
+		if (out == in && table->regions[index].slot > region->slot)
+			by_slot[out++] = (uint32_t)insert_at;
+		by_slot[out++] = index + (index >= insert_at);
+	}
+	if (out == table->count)
+		by_slot[out] = (uint32_t)insert_at;
+
+	table_index(grown, bucket_first, buckets);
+	return grown;
+}
+
+struct table *table_with_remove(const struct table *table, const struct region *region)
+{
+	struct region *regions;
+	uint32_t *by_slot, *bucket_first;
+	size_t buckets, out = 0;
+	size_t removed = (size_t)(region - table->regions);
+	struct table *shrunk =
+	    table_alloc(table->count - 1, &regions, &by_slot, &bucket_first, &buckets);
+
+	if (!shrunk)
+		return NULL;
+	memcpy(regions, table->regions, removed * sizeof(*regions));
+	memcpy(regions + removed, table->regions + removed + 1,
+	       (table->count - removed - 1) * sizeof(*regions));
+	for (size_t in = 0; in < table->count; in++) {
+		uint32_t index = table->by_slot[in];
+
+		if (index != removed)
+			by_slot[out++] = index - (index > removed);
+	}
+	table_index(shrunk, bucket_first, buckets);
+	return shrunk;
+}

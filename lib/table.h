@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal: the region table, an immutable snapshot of the regions of one
+ * handle, sorted by base address.
+ *
+ * A table is never modified once published; adding or removing a region
+ * builds a new one. Lookups go through a bucket index so that they cost
+ * about the same with 1 or 32768 regions: the span [lo, hi] of the table is
+ * cut into a power-of-two number of equal buckets, and each bucket records
+ * the first region that may contain one of its addresses. A lookup computes
+ * its bucket with a subtraction and a shift, then binary-searches the few
+ * regions between that bucket's first and the next bucket's first. For
+ * guest layouts whose regions cluster (most of them), the search range is
+ * one or two regions; in the worst case it is the whole table, O(log n).
+ */
+#ifndef SQUIB_LIB_TABLE_H
+#define SQUIB_LIB_TABLE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <squib/prot.h>
+
+#include "compiler.h"
+
+/* A registered region. Hot fields first: a lookup reads base, size and host
+ * from one cache line. */
+struct region {
+	uint64_t base;
+	uint64_t size; /* > 0; base + size <= UINT64_MAX */
+	uint8_t *host; /* host address of base */
+	uint32_t slot;
+	squib_prot_t prot;
+};
+
+struct table {
+	uint64_t lo;		      /* base of the first region */
+	uint64_t span;		      /* end of the last region - lo */
+	unsigned shift;		      /* bucket of addr: (addr - lo) >> shift */
+	size_t count;		      /* number of regions */
+	const uint32_t *bucket_first; /* [buckets + 1] */
+	const uint32_t *by_slot;      /* [count] region indices sorted by slot */
+	const struct region *regions; /* [count] sorted by base */
+	/* One reference for being published or retiring, one per foreach
+	 * in progress; the last to drop it frees the table. */
+	_Atomic size_t refs;
+};
+
+/* The most regions a table holds: indices must fit its uint32_t arrays. */
+#define TABLE_MAX_REGIONS ((size_t)UINT32_MAX - 1)
+
+struct table *table_new_empty(void);
+void table_free(struct table *table);
+
+/* Drops one reference; frees the table on the last. */
+void table_put(struct table *table);
+
+/* Index in regions[] where a region starting at base goes, and the region
+ * it would overlap, if any (NULL when [base, base + size) is free). */
+const struct region *table_find_overlap(const struct table *table, uint64_t base, uint64_t size,
+					size_t *insert_at);
+
+/* The region registered with slot, or NULL. O(log n). */
+const struct region *table_find_slot(const struct table *table, uint32_t slot);
+
+/* New tables with one region more or less; NULL when out of host memory.
+ * The source table is left as it was. */
+struct table *table_with_insert(const struct table *table, size_t insert_at,
+				const struct region *region);
+struct table *table_with_remove(const struct table *table, const struct region *region);
+
+/*
+ * The region whose [base, base + size] holds addr, end included so that an
+ * empty access just past a region's last byte finds it, or NULL.
+ */
+static inline const struct region *table_lookup(const struct table *table, uint64_t addr)
+{
+	/* Unsigned: an addr below lo wraps to a huge offset and is rejected
+	 * with the addresses above the last region. */
+	uint64_t offset = addr - table->lo;
+	size_t bucket, first, last;
+
+	if (SQUIB_UNLIKELY(offset > table->span || table->count == 0))
+		return NULL;
+	bucket = (size_t)(offset >> table->shift);
+	first = table->bucket_first[bucket];
+	last = table->bucket_first[bucket + 1];
+	if (last >= table->count)
+		last = table->count - 1;
+	/* The last region in [first, last] with base <= addr. */
+	for (size_t n = last - first + 1; n > 1;) {
+		size_t half = n / 2;
+
+		first = table->regions[first + half].base <= addr ? first + half : first;
+		n -= half;
+	}
+	return table->regions[first].base <= addr ? &table->regions[first] : NULL;
+}
+
+/*
+ * The one place a guest-controlled (addr, len) is checked against a region:
+ * [addr, addr + len) lies inside [base, base + size) exactly when
+ * base <= addr, offset = addr - base <= size and len <= size - offset. Each
+ * step is a subtraction that cannot wrap given the ones before it, so no
+ * addr or len, however close to 2^64, slips through.
+ */
+static inline bool region_holds(const struct region *region, uint64_t addr, uint64_t len)
+{
+	uint64_t offset = addr - region->base; /* lookup ensured base <= addr */
+
+	return offset <= region->size && len <= region->size - offset;
+}
+
+#endif
