@@ -179,10 +179,11 @@ typedef int (*squib_region_cb)(const squib_region_info_t *info, void *ctx);
  * including add and remove, without deadlock.
  *
  * @return 0 after the last region; the first non-zero value @p cb returns;
- *         SQUIB_E_INVALID_ARGUMENT for a NULL @p mem or @p cb, or
- *         SQUIB_E_NO_MEMORY (before any callback) if the snapshot cannot be
- *         taken.
- * Thread-safety: safe from any thread.
+ *         SQUIB_E_INVALID_ARGUMENT for a NULL @p mem or @p cb. Since the
+ *         negative values are taken by status codes, a callback should stop
+ *         the walk with a positive value.
+ * Thread-safety: safe from any thread. The snapshot is pinned, not copied:
+ * the walk allocates nothing and cannot fail once started.
  */
 SQUIB_API int squib_mem_foreach_region(const squib_mem_t *mem, squib_region_cb cb, void *ctx);
 
