@@ -78,10 +78,39 @@ static void reader_unregister(void *arg)
 	reader->registered = false;
 }
 
+/* fork(): the registry must be consistent in the child, where only the
+ * forking thread lives. Records of the parent's other threads are dropped,
+ * so that a writer in the child does not wait for threads that do not
+ * exist there. glibc removes these handlers at dlclose(). */
+static void registry_before_fork(void)
+{
+	pthread_mutex_lock(&registry_lock);
+}
+
+static void registry_after_fork_parent(void)
+{
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static void registry_after_fork_child(void)
+{
+	struct squib_reader *self = &squib_reader_self;
+
+	registry = NULL;
+	if (self->registered) {
+		self->next = NULL;
+		self->pprev = &registry;
+		registry = self;
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
 static void epoch_init_once(void)
 {
 	membarrier_ready = membarrier_setup();
 	exit_key_ready = squib_host_key_create(&exit_key, reader_unregister) == 0;
+	(void)pthread_atfork(registry_before_fork, registry_after_fork_parent,
+			     registry_after_fork_child);
 }
 
 void squib_epoch_init(void)
