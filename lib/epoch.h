@@ -63,7 +63,7 @@ static inline struct squib_reader *reader_enter(uint64_t *saved)
 	if (SQUIB_UNLIKELY(!reader->registered) && !squib_reader_register(reader))
 		return NULL;
 	*saved = atomic_load_explicit(&reader->epoch, memory_order_relaxed);
-	if (*saved == 0) {
+	if (SQUIB_LIKELY(*saved == 0)) {
 		/* Acquire pairs with the seq_cst increment in
 		 * squib_epoch_synchronize(): a reader that sees the new epoch
 		 * also sees the table published before it. */
