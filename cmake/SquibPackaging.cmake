@@ -1,5 +1,12 @@
 # SPDX-License-Identifier: MIT
-# Installation: library, headers and the pkg-config file.
+# Installation: library, headers, the pkg-config file and the CMake package.
+# tests/consumers/ proves every one of them against an installed tree
+# (scripts/check.d/40-consumers.sh).
+
+include(CMakePackageConfigHelpers)
+# lib/ found Threads in its own directory scope; the pkg-config file needs
+# CMAKE_THREAD_LIBS_INIT here (empty where libc holds pthreads, glibc >= 2.34).
+find_package(Threads REQUIRED)
 
 set(SQUIB_PUBLIC_HEADERS
 	include/squib/access.h
@@ -11,9 +18,13 @@ set(SQUIB_PUBLIC_HEADERS
 	include/squib/prot.h
 	include/squib/range.h)
 
+# Exported as squib::core and squib::core_static, the names of the in-tree
+# aliases, so a project builds the same whether it vendors or finds us.
 set(SQUIB_INSTALL_TARGETS squibcore)
+set_target_properties(squibcore PROPERTIES EXPORT_NAME core)
 if(SQUIB_BUILD_STATIC)
 	list(APPEND SQUIB_INSTALL_TARGETS squibcore_static)
+	set_target_properties(squibcore_static PROPERTIES EXPORT_NAME core_static)
 endif()
 install(TARGETS ${SQUIB_INSTALL_TARGETS}
 	EXPORT squib-core-targets
@@ -53,3 +64,28 @@ install(CODE "
 		DESTINATION \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig\"
 		RENAME squib-core.pc)
 " COMPONENT development)
+
+# The CMake package: find_package(squib-core 0.2 CONFIG) imports the targets
+# above. SameMinorVersion because, while the major version is 0, a minor bump
+# may break the API and the ABI (the SONAME stays 0; the symbol version node
+# names the minor, SQUIB_CORE_0.2): a request for 0.2 accepts 0.2.x only.
+# From 1.0 on this becomes SameMajorVersion.
+set(SQUIB_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/squib-core")
+install(EXPORT squib-core-targets
+	NAMESPACE squib::
+	FILE squib-core-targets.cmake
+	DESTINATION "${SQUIB_CMAKE_DIR}"
+	COMPONENT development)
+configure_package_config_file(
+	"${PROJECT_SOURCE_DIR}/cmake/squib-coreConfig.cmake.in"
+	"${PROJECT_BINARY_DIR}/squib-coreConfig.cmake"
+	INSTALL_DESTINATION "${SQUIB_CMAKE_DIR}")
+write_basic_package_version_file(
+	"${PROJECT_BINARY_DIR}/squib-coreConfigVersion.cmake"
+	VERSION "${PROJECT_VERSION}"
+	COMPATIBILITY SameMinorVersion)
+install(FILES
+	"${PROJECT_BINARY_DIR}/squib-coreConfig.cmake"
+	"${PROJECT_BINARY_DIR}/squib-coreConfigVersion.cmake"
+	DESTINATION "${SQUIB_CMAKE_DIR}"
+	COMPONENT development)

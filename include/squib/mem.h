@@ -129,18 +129,18 @@ typedef struct squib_region_info {
 				  or the handle is freed */
 } squib_region_info_t;
 
-/** Initialiser for a squib_region_info_t, in C and in C++. */
+/**
+ * Initialiser for a squib_region_info_t, in C and in C++: sets @c sz and
+ * zeroes the rest. C++ before C++20 has no designated initialisers, so it
+ * gets the positional form.
+ */
+/* clang-format off */
 #ifdef __cplusplus
-#define SQUIB_REGION_INFO_INIT                                                                     \
-	{                                                                                          \
-		sizeof(squib_region_info_t), {{0}, 0}, 0, 0, 0                                     \
-	}
+#define SQUIB_REGION_INFO_INIT {sizeof(squib_region_info_t), {{0}, 0}, 0, 0, nullptr}
 #else
-#define SQUIB_REGION_INFO_INIT                                                                     \
-	{                                                                                          \
-		.sz = sizeof(squib_region_info_t)                                                  \
-	}
+#define SQUIB_REGION_INFO_INIT {.sz = sizeof(squib_region_info_t)}
 #endif
+/* clang-format on */
 
 /**
  * Describes the region that contains @p addr.

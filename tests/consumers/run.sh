@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Proves every way of consuming libsquibcore against an INSTALLED tree:
+#
+#   1. pkg-config: a C program built with only `pkg-config --cflags --libs`
+#      (C99 and C11), and fully static with `pkg-config --static`;
+#      libdir, includedir and the version of the .pc file.
+#   2. CMake: find_package(squib-core 0.2 CONFIG) from a separate project
+#      (squib::core and squib::core_static); 0.1, 0.3 and 1.0 are refused.
+#   3. C++11: the headers from g++ and clang++, -Wpedantic -Werror.
+#   4. dlopen: two backend plugins that dlopen libsquibcore.so.0 and bind it
+#      with dlvsym(..., "SQUIB_CORE_0.2"), loaded and unloaded by a host
+#      that links the library and by one that dlopens it itself (so it
+#      really unloads); both natively and under valgrind.
+#
+#   tests/consumers/run.sh PREFIX WORKDIR [VERSION]
+#
+# PREFIX is where `cmake --install` put the library; WORKDIR receives the
+# builds (emptied first); VERSION (default 0.2.0) is the version expected.
+# Environment: CC, CXX (default cc, c++), SQUIB_VALGRIND=0 skips valgrind,
+# SQUIB_VG_ROUNDS (100) and SQUIB_VG_CYCLES (10) bound the valgrind runs.
+set -euo pipefail
+
+[ $# -ge 2 ] || { echo "usage: $0 PREFIX WORKDIR [VERSION]" >&2; exit 2; }
+here=$(cd "$(dirname "$0")" && pwd)
+prefix=$(realpath "$1")
+work=$(realpath -m "$2")
+version=${3:-0.2.0}
+CC=${CC:-cc}
+CXX=${CXX:-c++}
+vg_rounds=${SQUIB_VG_ROUNDS:-100}
+vg_cycles=${SQUIB_VG_CYCLES:-10}
+
+# pkg-config output is split on blanks; squib-core.pc does not escape them.
+case "$prefix$work" in *[[:space:]]*)
+	echo "consumers: '$prefix' or '$work' contains a blank" >&2; exit 2 ;;
+esac
+
+rm -rf "$work"
+mkdir -p "$work"
+start=$SECONDS
+step() { printf -- '--> [%3ds] %s\n' $((SECONDS - start)) "$*"; }
+die() { echo "consumers: FAILED: $*" >&2; exit 1; }
+# Runs a consumer and checks it printed "squib-core VERSION".
+expect_version_output() {
+	local out
+	out=$("$@") || die "$* exited with $?"
+	[ "$out" = "squib-core $version" ] || die "$* printed '$out', want 'squib-core $version'"
+}
+
+cflags_strict=(-O2 -g -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
+	-Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Werror)
+
+# --- 1. pkg-config ------------------------------------------------------
+step "pkg-config: squib-core.pc of $prefix"
+pc=$(find "$prefix" -path '*/pkgconfig/squib-core.pc' | head -n1)
+[ -n "$pc" ] || die "no lib*/pkgconfig/squib-core.pc under $prefix"
+PKG_CONFIG_PATH=$(dirname "$pc")
+export PKG_CONFIG_PATH
+libdir_expected=$(dirname "$(dirname "$pc")")
+pcv() { pkg-config "$@" squib-core; }
+
+[ "$(pcv --modversion)" = "$version" ] || die "modversion $(pcv --modversion), want $version"
+pcv --exists "squib-core >= ${version%.*}" || die "pkg-config version comparison"
+pcv --validate >/dev/null 2>&1 || pcv --print-errors --validate || die "squib-core.pc is invalid"
+libdir=$(pcv --variable=libdir)
+includedir=$(pcv --variable=includedir)
+[ "$(pcv --variable=prefix)" = "$prefix" ] || die "prefix=$(pcv --variable=prefix), want $prefix"
+[ "$libdir" = "$libdir_expected" ] || die "libdir=$libdir, want $libdir_expected"
+[ "$includedir" = "$prefix/include" ] || die "includedir=$includedir, want $prefix/include"
+[ -f "$includedir/squib/core.h" ] || die "no squib/core.h in includedir $includedir"
+[ -e "$libdir/libsquibcore.so.0" ] || die "no libsquibcore.so.0 in libdir $libdir"
+[ -f "$libdir/libsquibcore.a" ] || die "no libsquibcore.a in libdir $libdir"
+echo "    libdir=$libdir includedir=$includedir"
+echo "    --libs: $(pcv --libs)   --static --libs: $(pcv --static --libs)"
+
+read -ra pc_shared <<<"$(pcv --cflags --libs)"
+read -ra pc_static <<<"$(pcv --static --cflags --libs)"
+
+for std in c99 c11; do
+	step "pkg-config: C program, -std=$std, shared"
+	"$CC" -std=$std "${cflags_strict[@]}" -o "$work/pc-$std" "$here/pkgconfig/main.c" \
+		"${pc_shared[@]}"
+	# The installed library, not the build tree's nor a system copy.
+	resolved=$(LD_LIBRARY_PATH="$libdir" ldd "$work/pc-$std" | awk '$1 == "libsquibcore.so.0" { print $3 }')
+	[ "$resolved" = "$libdir/libsquibcore.so.0" ] ||
+		die "pc-$std resolves libsquibcore.so.0 to '$resolved'"
+	LD_LIBRARY_PATH="$libdir" expect_version_output "$work/pc-$std"
+done
+
+# Only what pkg-config says, plus -static so that nothing but libsquibcore.a
+# can satisfy -lsquibcore: the link fails if Libs.private misses a library.
+step "pkg-config: C program, static (--static, Libs.private)"
+"$CC" -static -std=c11 "${cflags_strict[@]}" -o "$work/pc-static" "$here/pkgconfig/main.c" \
+	"${pc_static[@]}"
+if readelf -d "$work/pc-static" 2>/dev/null | grep -q 'NEEDED.*libsquibcore'; then
+	die "pc-static still needs libsquibcore.so"
+fi
+(unset LD_LIBRARY_PATH; expect_version_output "$work/pc-static")
+
+# --- 2. CMake package ---------------------------------------------------
+step "CMake: find_package(squib-core 0.2 CONFIG) from a separate project"
+cmake -S "$here/cmake" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" \
+	-DCMAKE_C_COMPILER="$CC" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$work/cmake.log" 2>&1 ||
+	{ cat "$work/cmake.log"; die "the CMake consumer does not configure"; }
+grep -F -- "-- squib-core $version from $libdir/cmake/squib-core" "$work/cmake.log" >/dev/null ||
+	{ cat "$work/cmake.log"; die "find_package found another squib-core"; }
+cmake --build "$work/cmake" >"$work/cmake-build.log" 2>&1 ||
+	{ cat "$work/cmake-build.log"; die "the CMake consumer does not build"; }
+resolved=$(ldd "$work/cmake/consumer_shared" | awk '$1 == "libsquibcore.so.0" { print $3 }')
+[ "$resolved" = "$libdir/libsquibcore.so.0" ] ||
+	die "consumer_shared resolves libsquibcore.so.0 to '$resolved'"
+if readelf -d "$work/cmake/consumer_static" | grep -q 'NEEDED.*libsquibcore'; then
+	die "consumer_static (squib::core_static) needs libsquibcore.so"
+fi
+expect_version_output "$work/cmake/consumer_shared"
+expect_version_output "$work/cmake/consumer_static"
+
+# SameMinorVersion: for 0.x a minor bump may break, so only 0.2.x matches.
+for want in 0.1 0.3 1.0 0.2.99; do
+	step "CMake: find_package(squib-core $want) must be refused"
+	if cmake -S "$here/cmake" -B "$work/cmake-$want" -DCMAKE_PREFIX_PATH="$prefix" \
+		-DSQUIB_WANT_VERSION="$want" >"$work/cmake-$want.log" 2>&1; then
+		die "find_package(squib-core $want) accepted version $version"
+	fi
+	grep -q "compatible with requested version \"$want\"" "$work/cmake-$want.log" ||
+		{ cat "$work/cmake-$want.log"; die "find_package($want) failed for another reason"; }
+done
+
+# --- 3. C++ -------------------------------------------------------------
+compilers=("$CXX")
+command -v clang++ >/dev/null && [ "$CXX" != clang++ ] && compilers+=(clang++)
+for cxx in "${compilers[@]}"; do
+	for std in c++11 c++20; do
+		step "C++: $cxx -std=$std -Wall -Wextra -Wpedantic -Werror"
+		"$cxx" -std=$std -O2 -Wall -Wextra -Wpedantic -Werror -o "$work/cxx" \
+			"$here/cxx/main.cpp" "${pc_shared[@]}"
+		LD_LIBRARY_PATH="$libdir" expect_version_output "$work/cxx"
+	done
+done
+
+# --- 4. dlopen + dlvsym -------------------------------------------------
+step "dlopen: the plugins bind every symbol the library exports"
+# squib_api.h's table against the installed library: a function added to
+# the map but not to the table (or the reverse) fails here.
+exported=$(nm -D --defined-only "$libdir/libsquibcore.so.0" |
+	awk '$3 ~ /^squib_/ { print $3 }' | sort)
+versions=$(printf '%s\n' "$exported" | sed -n 's/^[^@]*@@\{0,1\}//p' | sort -u)
+[ "$versions" = "SQUIB_CORE_0.2" ] || die "exported symbol versions: $versions"
+bound=$(sed -n 's/^\s*X(\(squib_[a-z0-9_]*\))\s*\\\?$/\1/p' "$here/dlopen/squib_api.h" | sort)
+diff <(printf '%s\n' "$exported" | sed 's/@.*//') <(printf '%s\n' "$bound") ||
+	die "tests/consumers/dlopen/squib_api.h and the library's exports differ"
+
+step "dlopen: build plugin_a.so, plugin_b.so, host-linked, host-dlopen"
+read -ra pc_cflags <<<"$(pcv --cflags)"
+for p in a b; do
+	"$CC" -std=c11 "${cflags_strict[@]}" -fPIC -shared -o "$work/plugin_$p.so" \
+		"$here/dlopen/plugin_$p.c" "${pc_cflags[@]}"
+done
+# The plugins do not link the library: they find it by SONAME at run time.
+if readelf -d "$work/plugin_a.so" "$work/plugin_b.so" | grep -q 'NEEDED.*libsquibcore'; then
+	die "a plugin links libsquibcore instead of dlopening it"
+fi
+"$CC" -std=c11 "${cflags_strict[@]}" -pthread -DHOST_LINKED=1 -o "$work/host-linked" \
+	"$here/dlopen/host.c" "${pc_shared[@]}"
+"$CC" -std=c11 "${cflags_strict[@]}" -pthread -DHOST_LINKED=0 -o "$work/host-dlopen" \
+	"$here/dlopen/host.c" "${pc_cflags[@]}" -ldl
+if readelf -d "$work/host-dlopen" | grep -q 'NEEDED.*libsquibcore'; then
+	die "host-dlopen links libsquibcore"
+fi
+
+lib_path="$libdir/libsquibcore.so.0"
+step "dlopen: host-linked, 200 plugin rounds"
+LD_LIBRARY_PATH="$libdir" "$work/host-linked" "$work/plugin_a.so" "$work/plugin_b.so" 200
+step "dlopen: host-dlopen, 20 library load/unload cycles x 10 rounds"
+# No LD_LIBRARY_PATH: the plugins' dlopen("libsquibcore.so.0") must find the
+# copy the host loaded by path, by its SONAME.
+env -u LD_LIBRARY_PATH "$work/host-dlopen" "$work/plugin_a.so" "$work/plugin_b.so" 10 \
+	"$lib_path" 20
+
+if [ "${SQUIB_VALGRIND:-1}" != 0 ]; then
+	command -v valgrind >/dev/null || die "valgrind is not installed (SQUIB_VALGRIND=0 skips it)"
+	# shellcheck disable=SC2054 # the commas belong to valgrind's options
+	vg=(valgrind -q --leak-check=full --error-exitcode=1
+		--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect)
+	step "valgrind: host-linked, $vg_rounds plugin rounds"
+	LD_LIBRARY_PATH="$libdir" "${vg[@]}" "$work/host-linked" \
+		"$work/plugin_a.so" "$work/plugin_b.so" "$vg_rounds"
+	step "valgrind: host-dlopen, $vg_cycles cycles x 5 rounds"
+	env -u LD_LIBRARY_PATH "${vg[@]}" "$work/host-dlopen" \
+		"$work/plugin_a.so" "$work/plugin_b.so" 5 "$lib_path" "$vg_cycles"
+fi
+
+step "every consumer passed"
