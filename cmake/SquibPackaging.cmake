@@ -66,10 +66,9 @@ install(CODE "
 " COMPONENT development)
 
 # The CMake package: find_package(squib-core 0.2 CONFIG) imports the targets
-# above. SameMinorVersion because, while the major version is 0, a minor bump
-# may break the API and the ABI (the SONAME stays 0; the symbol version node
-# names the minor, SQUIB_CORE_0.2): a request for 0.2 accepts 0.2.x only.
-# From 1.0 on this becomes SameMajorVersion.
+# above. SameMajorVersion: releases that keep SONAME 0 only add (new symbols
+# in new version nodes, docs/ABI.md), so 0.3 serves a program that asked for
+# 0.2; a break moves the SONAME and the major version together.
 set(SQUIB_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/squib-core")
 install(EXPORT squib-core-targets
 	NAMESPACE squib::
@@ -83,7 +82,7 @@ configure_package_config_file(
 write_basic_package_version_file(
 	"${PROJECT_BINARY_DIR}/squib-coreConfigVersion.cmake"
 	VERSION "${PROJECT_VERSION}"
-	COMPATIBILITY SameMinorVersion)
+	COMPATIBILITY SameMajorVersion)
 install(FILES
 	"${PROJECT_BINARY_DIR}/squib-coreConfig.cmake"
 	"${PROJECT_BINARY_DIR}/squib-coreConfigVersion.cmake"

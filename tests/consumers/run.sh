@@ -6,7 +6,7 @@
 #      (C99 and C11), and fully static with `pkg-config --static`;
 #      libdir, includedir and the version of the .pc file.
 #   2. CMake: find_package(squib-core 0.2 CONFIG) from a separate project
-#      (squib::core and squib::core_static); 0.1, 0.3 and 1.0 are refused.
+#      (squib::core and squib::core_static); 0.1 is accepted, 0.3 and 1.0 refused.
 #   3. C++11: the headers from g++ and clang++, -Wpedantic -Werror.
 #   4. dlopen: two backend plugins that dlopen libsquibcore.so.0 and bind it
 #      with dlvsym(..., "SQUIB_CORE_0.2"), loaded and unloaded by a host
@@ -116,8 +116,13 @@ fi
 expect_version_output "$work/cmake/consumer_shared"
 expect_version_output "$work/cmake/consumer_static"
 
-# SameMinorVersion: for 0.x a minor bump may break, so only 0.2.x matches.
-for want in 0.1 0.3 1.0 0.2.99; do
+# SameMajorVersion: an older request of the same major is served, a newer
+# one or another major is refused.
+step "CMake: find_package(squib-core 0.1) must be accepted"
+cmake -S "$here/cmake" -B "$work/cmake-0.1" -DCMAKE_PREFIX_PATH="$prefix" \
+	-DSQUIB_WANT_VERSION=0.1 >"$work/cmake-0.1.log" 2>&1 ||
+	{ cat "$work/cmake-0.1.log"; die "find_package(squib-core 0.1) refused $version"; }
+for want in 0.3 1.0 0.2.99; do
 	step "CMake: find_package(squib-core $want) must be refused"
 	if cmake -S "$here/cmake" -B "$work/cmake-$want" -DCMAKE_PREFIX_PATH="$prefix" \
 		-DSQUIB_WANT_VERSION="$want" >"$work/cmake-$want.log" 2>&1; then
