@@ -1,0 +1,1080 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Differential fuzzer of the guest-memory API: every input decodes (ops.h)
+ * into a sequence of region changes and accesses that run against
+ * libsquibcore and against the reference model of model.c. Any difference
+ * in status, in bytes returned, in memory contents, in region information
+ * or in the region count aborts with a printed diff.
+ *
+ * Built two ways: with clang -fsanitize=fuzzer,address,undefined as the
+ * libFuzzer target fuzz_mem, and with any compiler into fuzz_replay
+ * (replay.c), which runs the committed corpus as a ctest test.
+ */
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <squib/core.h>
+
+#include "fuzz_mem.h"
+#include "model.h"
+#include "ops.h"
+
+/* Regions stay small so that an input runs in well under a millisecond. */
+#define MAX_REGION_SIZE ((uint64_t)64 * 1024)
+#define MAX_TOTAL_BYTES ((uint64_t)256 * 1024)
+/* foreach callbacks may run a nested operation, which may be a foreach. */
+#define MAX_DEPTH 2
+/* Removed regions remembered, to re-add at the same place or slot. */
+#define REMEMBERED 8
+#define SCRATCH_SIZE (MAX_REGION_SIZE + 64)
+#define CANARY 0xa5
+#define INFO_CANARY 0x5a
+
+struct reader {
+	const uint8_t *data;
+	size_t left;
+	bool out; /* a field was missing: the sequence ends */
+};
+
+/* The region an operation aims at: a copy, since nested operations may
+ * change the model while it is in use. */
+struct target {
+	uint64_t base;
+	uint64_t size;
+};
+
+struct fuzz {
+	squib_mem_t *mem;
+	struct model model;
+	struct reader in;
+	struct target removed[REMEMBERED];
+	uint32_t removed_slot[REMEMBERED];
+	size_t removed_count, removed_next;
+	unsigned op_number, depth;
+	char op_text[200];
+};
+
+/* Scratch buffers for the library and the model side; static so that an
+ * out-of-bounds write by the library is an ASan global-buffer-overflow. */
+static uint8_t lib_buf[SCRATCH_SIZE];
+static bool trace;
+
+/* ---- reporting ---------------------------------------------------------- */
+
+static const char *status_name(int status)
+{
+	switch (status) {
+	case SQUIB_OK:
+		return "OK";
+	case SQUIB_E_INVALID_ARGUMENT:
+		return "INVALID_ARGUMENT";
+	case SQUIB_E_OUT_OF_RANGE:
+		return "OUT_OF_RANGE";
+	case SQUIB_E_NO_MEMORY:
+		return "NO_MEMORY";
+	case SQUIB_E_OVERLAP:
+		return "OVERLAP";
+	case SQUIB_E_SLOT_IN_USE:
+		return "SLOT_IN_USE";
+	case SQUIB_E_NOT_FOUND:
+		return "NOT_FOUND";
+	default:
+		return "(not a status)";
+	}
+}
+
+static void dump_model(const struct model *model)
+{
+	const struct model_region *sorted[MODEL_MAX_REGIONS];
+	size_t count = model_sorted(model, sorted);
+
+	fprintf(stderr, "  model: %zu region(s), ascending base:\n", count);
+	for (size_t i = 0; i < count; i++)
+		fprintf(stderr,
+			"    slot %" PRIu32 " [0x%016" PRIx64 ", 0x%016" PRIx64 "] size %" PRIu64
+			" prot %" PRIu32 "\n",
+			sorted[i]->slot, sorted[i]->base, sorted[i]->base + sorted[i]->size,
+			sorted[i]->size, sorted[i]->prot);
+}
+
+__attribute__((noreturn, format(printf, 2, 3))) static void mismatch(const struct fuzz *f,
+								     const char *fmt, ...)
+{
+	va_list args;
+
+	fprintf(stderr, "fuzz_mem: MISMATCH in operation #%u: %s\n  ", f->op_number, f->op_text);
+	va_start(args, fmt);
+	vfprintf(stderr, fmt, args);
+	va_end(args);
+	fputc('\n', stderr);
+	dump_model(&f->model);
+	abort();
+}
+
+__attribute__((format(printf, 2, 3))) static void describe(struct fuzz *f, const char *fmt, ...)
+{
+	va_list args;
+
+	f->op_number++;
+	va_start(args, fmt);
+	vsnprintf(f->op_text, sizeof(f->op_text), fmt, args);
+	va_end(args);
+	if (trace)
+		fprintf(stderr, "%*s#%u %s", (int)f->depth * 4, "", f->op_number, f->op_text);
+}
+
+static void check_status(const struct fuzz *f, int got, int want)
+{
+	const char *message;
+
+	if (trace)
+		fprintf(stderr, " -> %s\n", status_name(got));
+	if (got != want)
+		mismatch(f, "library returned %s (%d), the model expects %s (%d)%s%s%s",
+			 status_name(got), got, status_name(want), want,
+			 got == SQUIB_OK ? "" : "; its message: \"",
+			 got == SQUIB_OK ? "" : squib_last_error(), got == SQUIB_OK ? "" : "\"");
+	if (got == SQUIB_OK)
+		return;
+	/* "every failure returns a squib_status_t and sets squib_last_error()" */
+	message = squib_last_error();
+	if (!message || !*message)
+		mismatch(f, "failure %s left squib_last_error() empty", status_name(got));
+}
+
+/* "An out-of-range message always contains the address in 0x%016x form." */
+static void check_range_message(const struct fuzz *f, int status, uint64_t addr)
+{
+	char text[32];
+
+	if (status != SQUIB_E_OUT_OF_RANGE)
+		return;
+	snprintf(text, sizeof(text), "0x%016" PRIx64, addr);
+	if (!strstr(squib_last_error(), text))
+		mismatch(f, "the OUT_OF_RANGE message \"%s\" lacks the address %s",
+			 squib_last_error(), text);
+}
+
+static void check_count(const struct fuzz *f)
+{
+	size_t got = squib_mem_region_count(f->mem);
+
+	if (got != f->model.count)
+		mismatch(f, "squib_mem_region_count() is %zu, the model has %zu", got,
+			 f->model.count);
+}
+
+/* All CANARY: what lib_buf is compared with, by memcmp rather than a byte
+ * loop, which coverage instrumentation would make the fuzzer's hot spot. */
+static uint8_t canary_buf[SCRATCH_SIZE];
+
+/* First index in [from, to) where buf differs from CANARY, or to. */
+static size_t canary_end(const uint8_t *buf, size_t from, size_t to)
+{
+	if (from < to && memcmp(buf + from, canary_buf, to - from) == 0)
+		return to;
+	while (from < to && buf[from] == CANARY)
+		from++;
+	return from;
+}
+
+static void compare_bytes(const struct fuzz *f, const char *what, const uint8_t *got,
+			  const uint8_t *want, size_t len, uint64_t guest_addr)
+{
+	if (memcmp(got, want, len) == 0)
+		return;
+	for (size_t i = 0; i < len; i++)
+		if (got[i] != want[i])
+			mismatch(f,
+				 "%s: byte at guest 0x%016" PRIx64 " (offset %zu) is 0x%02x, "
+				 "the model has 0x%02x",
+				 what, guest_addr + i, i, got[i], want[i]);
+}
+
+/* One region's bytes, read through the library, against the model. */
+static void verify_region(const struct fuzz *f, const struct model_region *region)
+{
+	int status = squib_mem_read(f->mem, SQUIB_GPA(region->base), lib_buf, (size_t)region->size);
+
+	if (status != SQUIB_OK)
+		mismatch(f,
+			 "reading all of slot %" PRIu32 " [0x%016" PRIx64 " + %" PRIu64
+			 "] returned %s",
+			 region->slot, region->base, region->size, status_name(status));
+	compare_bytes(f, "region contents", lib_buf, region->bytes, (size_t)region->size,
+		      region->base);
+}
+
+/* Every region against the model: at VERIFY and at the end of each input. */
+static void verify_all(const struct fuzz *f)
+{
+	for (size_t i = 0; i < f->model.count; i++)
+		verify_region(f, &f->model.regions[i]);
+	check_count(f);
+}
+
+/*
+ * After a write of len bytes at addr, successful or not: the regions within
+ * MAX_REGION_SIZE of it, where a wrong offset or a partial copy would land.
+ * Damage further away still shows at the end of the input.
+ */
+static void verify_near(const struct fuzz *f, uint64_t addr, uint64_t len)
+{
+	uint64_t lo = addr > MAX_REGION_SIZE ? addr - MAX_REGION_SIZE : 0;
+	uint64_t span = (len < SCRATCH_SIZE ? len : SCRATCH_SIZE) + 2 * MAX_REGION_SIZE;
+	uint64_t hi = UINT64_MAX - lo > span ? lo + span : UINT64_MAX;
+
+	for (size_t i = 0; i < f->model.count; i++) {
+		const struct model_region *region = &f->model.regions[i];
+
+		if (region->base <= hi && region->base + region->size >= lo)
+			verify_region(f, region);
+	}
+}
+
+/* ---- decoding ----------------------------------------------------------- */
+
+static uint8_t take_u8(struct reader *in)
+{
+	if (in->left == 0) {
+		in->out = true;
+		return 0;
+	}
+	in->left--;
+	return *in->data++;
+}
+
+static uint16_t take_u16(struct reader *in)
+{
+	uint16_t low = take_u8(in);
+
+	return (uint16_t)(low | (uint16_t)(take_u8(in) << 8));
+}
+
+static uint32_t take_u32(struct reader *in)
+{
+	uint32_t low = take_u16(in);
+
+	return low | (uint32_t)take_u16(in) << 16;
+}
+
+static uint64_t take_u64(struct reader *in)
+{
+	uint64_t low = take_u32(in);
+
+	return low | (uint64_t)take_u32(in) << 32;
+}
+
+/* d - 128 as a 64-bit two's complement offset: -128 .. 127. */
+static uint64_t take_delta(struct reader *in)
+{
+	return (uint64_t)take_u8(in) - 128u;
+}
+
+static struct target take_target(struct fuzz *f)
+{
+	uint8_t index = take_u8(&f->in);
+	const struct model_region *region;
+
+	if (f->model.count == 0)
+		return (struct target){.base = 0x1000, .size = 0x10};
+	region = &f->model.regions[index % f->model.count];
+	return (struct target){.base = region->base, .size = region->size};
+}
+
+static uint32_t take_slot(struct fuzz *f)
+{
+	uint8_t value;
+
+	switch (take_u8(&f->in) % SLOT_MODES) {
+	case SLOT_OF_TARGET:
+		value = take_u8(&f->in);
+		return f->model.count ? f->model.regions[value % f->model.count].slot : value;
+	case SLOT_SMALL:
+		return take_u8(&f->in) % 8u;
+	case SLOT_REMOVED:
+		value = take_u8(&f->in);
+		return f->removed_count ? f->removed_slot[value % f->removed_count] : value % 8u;
+	case SLOT_RAW:
+		return take_u32(&f->in);
+	default:
+		return UINT32_MAX - take_u8(&f->in) % 2u;
+	}
+}
+
+static uint64_t take_size(struct fuzz *f)
+{
+	uint8_t value;
+
+	switch (take_u8(&f->in) % SIZE_MODES) {
+	case SIZE_ZERO:
+		return 0;
+	case SIZE_TINY:
+		return 1u + take_u8(&f->in) % 16u;
+	case SIZE_SMALL:
+		return 1u + (uint64_t)take_u16(&f->in);
+	case SIZE_PAGES:
+		return 4096u * (1u + take_u8(&f->in) % 16u);
+	case SIZE_HUGE:
+		value = take_u8(&f->in);
+		if (value < 16)
+			return UINT64_MAX - value;
+		return ((uint64_t)1 << (48 + value % 16)) + value;
+	case SIZE_BYTE:
+		return 1u + (uint64_t)take_u8(&f->in);
+	default:
+		value = take_u8(&f->in);
+		return f->removed_count ? f->removed[value % f->removed_count].size : 16u;
+	}
+}
+
+/* The lowest base at or above addr among the live regions, if any. */
+static bool next_base(const struct model *model, uint64_t addr, uint64_t *base)
+{
+	bool found = false;
+
+	for (size_t i = 0; i < model->count; i++) {
+		uint64_t other = model->regions[i].base;
+
+		if (other >= addr && (!found || other < *base)) {
+			*base = other;
+			found = true;
+		}
+	}
+	return found;
+}
+
+static void take_layout(struct fuzz *f, uint64_t *base, uint64_t *size)
+{
+	struct target t;
+	uint64_t next = UINT64_MAX;
+	uint8_t value;
+
+	*size = take_size(f);
+	switch (take_u8(&f->in) % BASE_MODES) {
+	case BASE_AFTER:
+		t = take_target(f);
+		*base = t.base + t.size;
+		break;
+	case BASE_BEFORE:
+		t = take_target(f);
+		*base = t.base - *size;
+		break;
+	case BASE_INSIDE:
+		t = take_target(f);
+		*base = t.base + take_u16(&f->in) % t.size;
+		break;
+	case BASE_TOP:
+		*base = UINT64_MAX - *size;
+		break;
+	case BASE_WRAP:
+		*base = UINT64_MAX - *size + 1u + take_u8(&f->in) % 2u;
+		break;
+	case BASE_REMOVED:
+		value = take_u8(&f->in);
+		*base = f->removed_count ? f->removed[value % f->removed_count].base : 0x1000;
+		break;
+	case BASE_LOW:
+		*base = (uint64_t)take_u16(&f->in) * 16u;
+		break;
+	case BASE_RAW:
+		*base = take_u64(&f->in);
+		break;
+	case BASE_POW2:
+		value = take_u8(&f->in);
+		*base = ((uint64_t)1 << (value % 64)) + take_delta(&f->in);
+		break;
+	case BASE_NEAR:
+		t = take_target(f);
+		*base = t.base + take_delta(&f->in);
+		break;
+	default: /* BASE_GAP: fill the hole after t exactly, or miss by one */
+		t = take_target(f);
+		*base = t.base + t.size;
+		value = take_u8(&f->in);
+		if (!next_base(&f->model, *base, &next))
+			next = UINT64_MAX;
+		*size = next - *base + value % 3u - 1u;
+		break;
+	}
+}
+
+static uint32_t take_prot(struct fuzz *f)
+{
+	uint8_t value = take_u8(&f->in);
+
+	return value >= 0xf8 ? take_u32(&f->in) : value & 7u;
+}
+
+static uint64_t take_addr(struct fuzz *f, struct target t)
+{
+	uint64_t end = t.base + t.size;
+	uint8_t value;
+
+	switch (take_u8(&f->in) % ADDR_MODES) {
+	case ADDR_BASE:
+		return t.base;
+	case ADDR_END:
+		return end;
+	case ADDR_INSIDE:
+		return t.base + take_u16(&f->in) % (t.size + 1u);
+	case ADDR_BELOW:
+		return t.base - take_u8(&f->in) % 17u;
+	case ADDR_AROUND_END:
+		return end + take_delta(&f->in);
+	case ADDR_TOP:
+		return UINT64_MAX - take_u8(&f->in);
+	case ADDR_LOW:
+		return take_u16(&f->in);
+	case ADDR_RAW:
+		return take_u64(&f->in);
+	case ADDR_POW2:
+		value = take_u8(&f->in);
+		return ((uint64_t)1 << (value % 64)) + take_delta(&f->in);
+	default:
+		return end - take_u8(&f->in) % 17u;
+	}
+}
+
+static uint64_t take_len(struct fuzz *f, struct target t, uint64_t addr)
+{
+	switch (take_u8(&f->in) % LEN_MODES) {
+	case LEN_ZERO:
+		return 0;
+	case LEN_TINY:
+		return 1u + take_u8(&f->in) % 8u;
+	case LEN_SMALL:
+		return take_u16(&f->in);
+	case LEN_TO_END:
+		return t.base + t.size - addr + take_u8(&f->in) % 3u - 1u;
+	case LEN_HUGE:
+		return UINT64_MAX - take_u8(&f->in) % 16u;
+	case LEN_TO_2_64:
+		return UINT64_MAX - addr + take_u8(&f->in) % 3u;
+	case LEN_POW2:
+		return (uint64_t)1 << (take_u8(&f->in) % 64);
+	default:
+		return t.size;
+	}
+}
+
+/* Deterministic bytes for writes and from_bytes regions (splitmix64),
+ * eight at a time: this fill is on the fuzzer's hot path. */
+static void fill(uint8_t *buf, size_t len, uint8_t seed)
+{
+	uint64_t state = seed * 0x9e3779b97f4a7c15u + 1u;
+
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t z = (state += 0x9e3779b97f4a7c15u);
+
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+		z ^= z >> 31;
+		memcpy(buf + i, &z, len - i < 8 ? len - i : 8);
+	}
+}
+
+/* ---- operations --------------------------------------------------------- */
+
+static bool run_op(struct fuzz *f);
+
+static bool op_add(struct fuzz *f, bool from_bytes)
+{
+	uint32_t slot = take_slot(f), prot;
+	uint64_t base, size;
+	uint8_t flags = 1, seed = 0;
+	bool bytes_null;
+	int want, got;
+
+	take_layout(f, &base, &size);
+	prot = take_prot(f);
+	if (from_bytes) {
+		flags = take_u8(&f->in);
+		seed = take_u8(&f->in);
+	}
+	if (f->in.out)
+		return false;
+	bytes_null = from_bytes && flags % 8 == 0;
+	describe(f,
+		 "%s slot %" PRIu32 " base 0x%016" PRIx64 " size %" PRIu64 " prot 0x%" PRIx32 "%s",
+		 from_bytes ? "add_region_from_bytes" : "add_region", slot, base, size, prot,
+		 bytes_null ? " bytes NULL" : "");
+	want = model_add_status(&f->model, base, size, slot, prot, bytes_null);
+	/* Regions the library would really map stay small and few; and a
+	 * from_bytes call never claims more bytes than its buffer holds. */
+	if ((want == SQUIB_OK && (size > MAX_REGION_SIZE || f->model.count == MODEL_MAX_REGIONS ||
+				  model_bytes(&f->model) + size > MAX_TOTAL_BYTES)) ||
+	    (from_bytes && !bytes_null && size > SCRATCH_SIZE)) {
+		if (trace)
+			fprintf(stderr, " -> skipped (too large)\n");
+		return true;
+	}
+	if (from_bytes) {
+		if (!bytes_null)
+			fill(lib_buf, (size_t)size, seed);
+		got = squib_mem_add_region_from_bytes(
+		    f->mem, SQUIB_GPA(base), bytes_null ? NULL : lib_buf, (size_t)size, slot, prot);
+	} else {
+		/* Filled in by hand, not with squib_range_init(), so that
+		 * overflowing ranges reach the call. */
+		squib_range_t range = {.base = SQUIB_GPA(base), .size = size};
+
+		got = squib_mem_add_region(f->mem, range, slot, prot);
+	}
+	check_status(f, got, want);
+	if (got == SQUIB_OK) {
+		if (!model_add(&f->model, base, size, slot, prot, from_bytes ? lib_buf : NULL)) {
+			fprintf(stderr, "fuzz_mem: the model is out of memory\n");
+			abort();
+		}
+		/* Zero-filled, or a copy of bytes: a copy, so scribbling over
+		 * the caller's buffer afterwards changes nothing. */
+		if (from_bytes)
+			memset(lib_buf, CANARY, (size_t)size);
+		verify_region(f, &f->model.regions[f->model.count - 1]);
+	}
+	return true;
+}
+
+static void remember_removed(struct fuzz *f, const struct model_region *region)
+{
+	size_t at = f->removed_next++ % REMEMBERED;
+
+	f->removed[at] = (struct target){.base = region->base, .size = region->size};
+	f->removed_slot[at] = region->slot;
+	if (f->removed_count < REMEMBERED)
+		f->removed_count++;
+}
+
+static bool op_remove(struct fuzz *f)
+{
+	uint32_t slot = take_slot(f);
+	const struct model_region *region;
+	int got;
+
+	if (f->in.out)
+		return false;
+	describe(f, "remove_region slot %" PRIu32, slot);
+	region = model_get(&f->model, slot);
+	got = squib_mem_remove_region(f->mem, slot);
+	check_status(f, got, region ? SQUIB_OK : SQUIB_E_NOT_FOUND);
+	if (got == SQUIB_OK) {
+		remember_removed(f, region);
+		(void)model_remove(&f->model, slot);
+	}
+	return true;
+}
+
+static bool op_read(struct fuzz *f)
+{
+	struct target t = take_target(f);
+	uint64_t addr = take_addr(f, t), len = take_len(f, t, addr);
+	bool buf_null = take_u8(&f->in) % 8 == 0;
+	const struct model_region *where;
+	size_t end;
+	int want, got;
+
+	if (f->in.out)
+		return false;
+	describe(f, "read addr 0x%016" PRIx64 " len %" PRIu64 "%s", addr, len,
+		 buf_null ? " buf NULL" : "");
+	want = model_access(&f->model, addr, len, buf_null, &where);
+	memset(lib_buf, CANARY, sizeof(lib_buf));
+	got = squib_mem_read(f->mem, SQUIB_GPA(addr), buf_null ? NULL : lib_buf, (size_t)len);
+	check_status(f, got, want);
+	check_range_message(f, got, addr);
+	if (got == SQUIB_OK && where)
+		compare_bytes(f, "read", lib_buf, where->bytes + (addr - where->base), (size_t)len,
+			      addr);
+	/* Rule 1: nothing past len changes, and nothing at all on failure. */
+	end = canary_end(lib_buf, got == SQUIB_OK ? (size_t)len : 0, sizeof(lib_buf));
+	if (end != sizeof(lib_buf))
+		mismatch(f, "read (%s) wrote buf[%zu]", status_name(got), end);
+	return true;
+}
+
+static bool op_write(struct fuzz *f)
+{
+	struct target t = take_target(f);
+	uint64_t addr = take_addr(f, t), len = take_len(f, t, addr);
+	bool buf_null = take_u8(&f->in) % 8 == 0;
+	uint8_t seed = take_u8(&f->in);
+	const struct model_region *where;
+	int want, got;
+
+	if (f->in.out)
+		return false;
+	describe(f, "write addr 0x%016" PRIx64 " len %" PRIu64 "%s", addr, len,
+		 buf_null ? " buf NULL" : "");
+	want = model_access(&f->model, addr, len, buf_null, &where);
+	/* A failing call may get a len larger than the buffer: it must not
+	 * read it (ASan reports it if it does). */
+	fill(lib_buf, len < sizeof(lib_buf) ? (size_t)len : sizeof(lib_buf), seed);
+	got = squib_mem_write(f->mem, SQUIB_GPA(addr), buf_null ? NULL : lib_buf, (size_t)len);
+	check_status(f, got, want);
+	check_range_message(f, got, addr);
+	if (got == SQUIB_OK && where)
+		memcpy(where->bytes + (addr - where->base), lib_buf, (size_t)len);
+	verify_near(f, addr, len);
+	return true;
+}
+
+static uint64_t canary_value(unsigned width)
+{
+	uint64_t value = 0;
+
+	memset(&value, CANARY, width);
+	return value;
+}
+
+static bool op_read_typed(struct fuzz *f)
+{
+	unsigned width = 1u << (take_u8(&f->in) % 4);
+	struct target t = take_target(f);
+	uint64_t addr = take_addr(f, t);
+	bool out_null = take_u8(&f->in) % 8 == 0;
+	const struct model_region *where;
+	uint64_t value = canary_value(width), expected = 0;
+	uint8_t v8 = (uint8_t)value;
+	uint16_t v16 = (uint16_t)value;
+	uint32_t v32 = (uint32_t)value;
+	uint64_t v64 = value;
+	int want, got;
+
+	if (f->in.out)
+		return false;
+	describe(f, "read_u%u addr 0x%016" PRIx64 "%s", width * 8, addr,
+		 out_null ? " out NULL" : "");
+	want = model_access(&f->model, addr, width, out_null, &where);
+	switch (width) {
+	case 1:
+		got = squib_mem_read_u8(f->mem, SQUIB_GPA(addr), out_null ? NULL : &v8);
+		value = v8;
+		break;
+	case 2:
+		got = squib_mem_read_u16_le(f->mem, SQUIB_GPA(addr), out_null ? NULL : &v16);
+		value = v16;
+		break;
+	case 4:
+		got = squib_mem_read_u32_le(f->mem, SQUIB_GPA(addr), out_null ? NULL : &v32);
+		value = v32;
+		break;
+	default:
+		got = squib_mem_read_u64_le(f->mem, SQUIB_GPA(addr), out_null ? NULL : &v64);
+		value = v64;
+		break;
+	}
+	check_status(f, got, want);
+	check_range_message(f, got, addr);
+	if (got != SQUIB_OK) {
+		expected = canary_value(width); /* *out untouched */
+	} else {
+		/* Rule 5: little-endian in guest memory. */
+		for (unsigned i = width; i-- > 0;)
+			expected = expected << 8 | where->bytes[addr - where->base + i];
+	}
+	if (value != expected)
+		mismatch(f, "read_u%u (%s) gave 0x%" PRIx64 ", the model expects 0x%" PRIx64,
+			 width * 8, status_name(got), value, expected);
+	return true;
+}
+
+static bool op_write_typed(struct fuzz *f)
+{
+	unsigned width = 1u << (take_u8(&f->in) % 4);
+	struct target t = take_target(f);
+	uint64_t addr = take_addr(f, t), value = take_u64(&f->in);
+	const struct model_region *where;
+	int want, got;
+
+	if (f->in.out)
+		return false;
+	describe(f, "write_u%u addr 0x%016" PRIx64 " value 0x%" PRIx64, width * 8, addr, value);
+	want = model_access(&f->model, addr, width, false, &where);
+	switch (width) {
+	case 1:
+		got = squib_mem_write_u8(f->mem, SQUIB_GPA(addr), (uint8_t)value);
+		break;
+	case 2:
+		got = squib_mem_write_u16_le(f->mem, SQUIB_GPA(addr), (uint16_t)value);
+		break;
+	case 4:
+		got = squib_mem_write_u32_le(f->mem, SQUIB_GPA(addr), (uint32_t)value);
+		break;
+	default:
+		got = squib_mem_write_u64_le(f->mem, SQUIB_GPA(addr), value);
+		break;
+	}
+	check_status(f, got, want);
+	check_range_message(f, got, addr);
+	if (got == SQUIB_OK)
+		for (unsigned i = 0; i < width; i++)
+			where->bytes[addr - where->base + i] = (uint8_t)(value >> (8 * i));
+	verify_near(f, addr, width);
+	return true;
+}
+
+/* A region info with room past the 0.2 layout, to see that it stays untouched. */
+struct info_box {
+	squib_region_info_t info;
+	unsigned char tail[32];
+};
+
+static squib_region_info_t *info_prepare(struct info_box *box, struct info_box *before,
+					 uint8_t mode)
+{
+	memset(box, INFO_CANARY, sizeof(*box));
+	switch (mode % INFO_MODES) {
+	case INFO_NULL:
+		memcpy(before, box, sizeof(*box));
+		return NULL;
+	case INFO_SHORT:
+		box->info.sz = sizeof(squib_region_info_t) - 1;
+		break;
+	case INFO_ZERO:
+		box->info.sz = 0;
+		break;
+	case INFO_LARGE:
+		box->info.sz = sizeof(*box);
+		break;
+	default:
+		box->info.sz = sizeof(squib_region_info_t);
+		break;
+	}
+	memcpy(before, box, sizeof(*box));
+	return &box->info;
+}
+
+/* Argument checks come first: NULL info or an sz below the 0.2 layout. */
+static bool info_invalid(const squib_region_info_t *info)
+{
+	return !info || info->sz < sizeof(squib_region_info_t);
+}
+
+static void info_check(const struct fuzz *f, int got, const struct info_box *box,
+		       const struct info_box *before, const struct model_region *region)
+{
+	const squib_region_info_t *info = &box->info;
+
+	if (got != SQUIB_OK) {
+		if (memcmp(box, before, sizeof(*box)) != 0)
+			mismatch(f, "a failed call (%s) wrote *info", status_name(got));
+		return;
+	}
+	if (info->sz != before->info.sz)
+		mismatch(f, "info->sz changed from %zu to %zu", before->info.sz, info->sz);
+	if (memcmp(box->tail, before->tail, sizeof(box->tail)) != 0)
+		mismatch(f, "bytes past the 0.2 layout of *info were written");
+	if (info->range.base.raw != region->base || info->range.size != region->size ||
+	    info->slot != region->slot || info->prot != region->prot)
+		mismatch(f,
+			 "info says slot %" PRIu32 " [0x%016" PRIx64 " + %" PRIu64 "] prot %" PRIu32
+			 ", the model slot %" PRIu32 " [0x%016" PRIx64 " + %" PRIu64
+			 "] prot %" PRIu32,
+			 info->slot, info->range.base.raw, info->range.size, info->prot,
+			 region->slot, region->base, region->size, region->prot);
+	if (!info->host_addr)
+		mismatch(f, "info->host_addr is NULL");
+	/* host_addr is the host address of range.base: it holds the region's bytes. */
+	compare_bytes(f, "info->host_addr", info->host_addr, region->bytes, (size_t)region->size,
+		      region->base);
+}
+
+static bool op_find(struct fuzz *f)
+{
+	struct target t = take_target(f);
+	uint64_t addr = take_addr(f, t);
+	uint8_t mode = take_u8(&f->in);
+	struct info_box box, before;
+	squib_region_info_t *info;
+	const struct model_region *region;
+	int want, got;
+
+	if (f->in.out)
+		return false;
+	info = info_prepare(&box, &before, mode);
+	describe(f, "find_region addr 0x%016" PRIx64 " info %s%zu", addr, info ? "sz " : "NULL ",
+		 info ? info->sz : 0);
+	region = model_find(&f->model, addr);
+	want = info_invalid(info) ? SQUIB_E_INVALID_ARGUMENT
+	       : region		  ? SQUIB_OK
+				  : SQUIB_E_OUT_OF_RANGE;
+	got = squib_mem_find_region(f->mem, SQUIB_GPA(addr), info);
+	check_status(f, got, want);
+	check_range_message(f, got, addr);
+	info_check(f, got, &box, &before, region);
+	return true;
+}
+
+static bool op_get(struct fuzz *f)
+{
+	uint32_t slot = take_slot(f);
+	uint8_t mode = take_u8(&f->in);
+	struct info_box box, before;
+	squib_region_info_t *info;
+	const struct model_region *region;
+	int want, got;
+
+	if (f->in.out)
+		return false;
+	info = info_prepare(&box, &before, mode);
+	describe(f, "get_region slot %" PRIu32 " info %s%zu", slot, info ? "sz " : "NULL ",
+		 info ? info->sz : 0);
+	region = model_get(&f->model, slot);
+	want = info_invalid(info) ? SQUIB_E_INVALID_ARGUMENT
+	       : region		  ? SQUIB_OK
+				  : SQUIB_E_NOT_FOUND;
+	got = squib_mem_get_region(f->mem, slot, info);
+	check_status(f, got, want);
+	info_check(f, got, &box, &before, region);
+	return true;
+}
+
+struct foreach_ctx {
+	struct fuzz *f;
+	/* The regions at the call, ascending base: what must be visited even
+	 * if a nested operation removes some of them meanwhile. */
+	struct model_region snapshot[MODEL_MAX_REGIONS];
+	size_t count, visited, stop_at, nest_at;
+	int stop_value;
+	bool nested; /* a nested operation ran: snapshot bytes may be stale */
+};
+
+static int foreach_cb(const squib_region_info_t *info, void *opaque)
+{
+	struct foreach_ctx *ctx = opaque;
+	struct fuzz *f = ctx->f;
+	const struct model_region *want;
+	char saved[sizeof(f->op_text)];
+	size_t k = ++ctx->visited;
+
+	if (k > ctx->count)
+		mismatch(f, "foreach visited %zu regions, the snapshot has %zu", k, ctx->count);
+	want = &ctx->snapshot[k - 1];
+	if (info->range.base.raw != want->base || info->range.size != want->size ||
+	    info->slot != want->slot || info->prot != want->prot)
+		mismatch(f,
+			 "foreach visit %zu is slot %" PRIu32 " [0x%016" PRIx64 " + %" PRIu64
+			 "], the model expects slot %" PRIu32 " [0x%016" PRIx64 " + %" PRIu64 "]",
+			 k, info->slot, info->range.base.raw, info->range.size, want->slot,
+			 want->base, want->size);
+	if (!info->host_addr)
+		mismatch(f, "foreach visit %zu: host_addr is NULL", k);
+	if (!ctx->nested)
+		compare_bytes(f, "foreach host_addr", info->host_addr, want->bytes,
+			      (size_t)want->size, want->base);
+	if (k == ctx->nest_at && f->depth < MAX_DEPTH) {
+		/* "cb may call any squib_mem_* function on the same handle but
+		 * squib_mem_free, add and remove included" */
+		ctx->nested = true;
+		memcpy(saved, f->op_text, sizeof(saved));
+		f->depth++;
+		(void)run_op(f);
+		f->depth--;
+		memcpy(f->op_text, saved, sizeof(saved));
+	}
+	return k == ctx->stop_at ? ctx->stop_value : 0;
+}
+
+static bool op_foreach(struct fuzz *f)
+{
+	static const int values[] = {1, 2, 7, 42, 255, INT_MAX, INT_MIN, -1};
+	const struct model_region *sorted[MODEL_MAX_REGIONS];
+	struct foreach_ctx *ctx;
+	size_t want_visits;
+	unsigned number;
+	int want, got;
+	uint8_t stop = take_u8(&f->in), value = take_u8(&f->in), nest = take_u8(&f->in);
+
+	if (f->in.out)
+		return false;
+	describe(f, "foreach_region stop at %u value %d nest at %u", stop, values[value % 8], nest);
+	number = f->op_number;
+	if (trace)
+		fprintf(stderr, "\n");
+	ctx = calloc(1, sizeof(*ctx)); /* the snapshot is large for a nested stack */
+	if (!ctx)
+		abort();
+	ctx->f = f;
+	ctx->count = model_sorted(&f->model, sorted);
+	for (size_t i = 0; i < ctx->count; i++)
+		ctx->snapshot[i] = *sorted[i];
+	ctx->stop_at = stop;
+	ctx->nest_at = nest;
+	ctx->stop_value = values[value % 8];
+	got = squib_mem_foreach_region(f->mem, foreach_cb, ctx);
+	want = stop && stop <= ctx->count ? ctx->stop_value : 0;
+	want_visits = stop && stop <= ctx->count ? stop : ctx->count;
+	if (trace)
+		fprintf(stderr, "%*s#%u foreach returned %d after %zu visits\n", (int)f->depth * 4,
+			"", number, got, ctx->visited);
+	if (got != want || ctx->visited != want_visits)
+		mismatch(f, "foreach returned %d after %zu visits, the model expects %d after %zu",
+			 got, ctx->visited, want, want_visits);
+	free(ctx);
+	return true;
+}
+
+static int probe_cb(const squib_region_info_t *info, void *ctx)
+{
+	(void)info;
+	(void)ctx;
+	return 1;
+}
+
+/* Calls with a NULL handle or callback: INVALID_ARGUMENT, nothing written. */
+static bool op_probe(struct fuzz *f)
+{
+	uint8_t which = take_u8(&f->in) % PROBE_MODES;
+	squib_region_info_t info = SQUIB_REGION_INFO_INIT, info_before;
+	squib_range_t range = {.base = SQUIB_GPA(0x1000), .size = 0x10};
+	uint8_t buf[8];
+	uint32_t value = 0xa5a5a5a5u;
+	int got;
+
+	if (f->in.out)
+		return false;
+	describe(f, "probe %u (NULL argument)", which);
+	memset(buf, CANARY, sizeof(buf));
+	memcpy(&info_before, &info, sizeof(info));
+	switch (which) {
+	case PROBE_READ_NULL_MEM:
+		got = squib_mem_read(NULL, SQUIB_GPA(0x1000), buf, sizeof(buf));
+		break;
+	case PROBE_WRITE_NULL_MEM:
+		got = squib_mem_write(NULL, SQUIB_GPA(0x1000), buf, sizeof(buf));
+		break;
+	case PROBE_READ_TYPED_NULL_MEM:
+		got = squib_mem_read_u32_le(NULL, SQUIB_GPA(0x1000), &value);
+		break;
+	case PROBE_WRITE_TYPED_NULL_MEM:
+		got = squib_mem_write_u64_le(NULL, SQUIB_GPA(0x1000), 1);
+		break;
+	case PROBE_ADD_NULL_MEM:
+		got = squib_mem_add_region(NULL, range, 0, SQUIB_PROT_RW);
+		break;
+	case PROBE_ADD_BYTES_NULL_MEM:
+		got = squib_mem_add_region_from_bytes(NULL, SQUIB_GPA(0x1000), buf, sizeof(buf), 0,
+						      SQUIB_PROT_RW);
+		break;
+	case PROBE_REMOVE_NULL_MEM:
+		got = squib_mem_remove_region(NULL, 0);
+		break;
+	case PROBE_FIND_NULL_MEM:
+		got = squib_mem_find_region(NULL, SQUIB_GPA(0x1000), &info);
+		break;
+	case PROBE_GET_NULL_MEM:
+		got = squib_mem_get_region(NULL, 0, &info);
+		break;
+	case PROBE_FOREACH_NULL_MEM:
+		got = squib_mem_foreach_region(NULL, probe_cb, NULL);
+		break;
+	case PROBE_FOREACH_NULL_CB:
+		got = squib_mem_foreach_region(f->mem, NULL, NULL);
+		break;
+	default:
+		got = squib_mem_new(NULL);
+		break;
+	}
+	check_status(f, got, SQUIB_E_INVALID_ARGUMENT);
+	if (canary_end(buf, 0, sizeof(buf)) != sizeof(buf) || value != 0xa5a5a5a5u ||
+	    memcmp(&info, &info_before, sizeof(info)) != 0)
+		mismatch(f, "a NULL-argument call wrote an out-parameter");
+	return true;
+}
+
+/* Decodes and runs one operation; false when the input ran out first. */
+static bool run_op(struct fuzz *f)
+{
+	bool ran;
+
+	switch (take_u8(&f->in) % OP_COUNT_ALL) {
+	case OP_ADD:
+		ran = op_add(f, false);
+		break;
+	case OP_ADD_BYTES:
+		ran = op_add(f, true);
+		break;
+	case OP_REMOVE:
+		ran = op_remove(f);
+		break;
+	case OP_READ:
+		ran = op_read(f);
+		break;
+	case OP_WRITE:
+		ran = op_write(f);
+		break;
+	case OP_READ_TYPED:
+		ran = op_read_typed(f);
+		break;
+	case OP_WRITE_TYPED:
+		ran = op_write_typed(f);
+		break;
+	case OP_FIND:
+		ran = op_find(f);
+		break;
+	case OP_GET:
+		ran = op_get(f);
+		break;
+	case OP_FOREACH:
+		ran = op_foreach(f);
+		break;
+	case OP_COUNT:
+		ran = !f->in.out;
+		if (ran)
+			describe(f, "region_count\n");
+		break;
+	case OP_VERIFY:
+		ran = !f->in.out;
+		if (ran) {
+			describe(f, "verify every region\n");
+			verify_all(f);
+		}
+		break;
+	default:
+		ran = op_probe(f);
+		break;
+	}
+	if (ran)
+		check_count(f);
+	return ran;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int trace_checked;
+	struct fuzz *f;
+	int status;
+
+	if (!trace_checked) {
+		const char *env = getenv("SQUIB_FUZZ_TRACE");
+
+		trace = env && *env && strcmp(env, "0") != 0;
+		trace_checked = 1;
+	}
+	if (canary_buf[0] != CANARY)
+		memset(canary_buf, CANARY, sizeof(canary_buf));
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		abort();
+	model_init(&f->model);
+	f->in = (struct reader){.data = data, .left = size};
+	status = squib_mem_new(&f->mem);
+	if (status != SQUIB_OK) {
+		fprintf(stderr, "fuzz_mem: squib_mem_new: %s\n", squib_last_error());
+		abort();
+	}
+	while (f->in.left > 0 && run_op(f))
+		;
+	snprintf(f->op_text, sizeof(f->op_text), "(end of input)");
+	verify_all(f);
+	squib_mem_free(f->mem);
+	model_fini(&f->model);
+	free(f);
+	return 0;
+}

@@ -1,0 +1,735 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Writes the generated seed inputs of fuzz/corpus/, one per contract rule,
+ * in the byte format of ops.h; or, with --check, verifies that a directory
+ * holds exactly these bytes for each of them (the ctest test
+ * fuzz_corpus_fresh). Files named regress-* are reproducers saved by hand
+ * and are neither written nor checked here.
+ *
+ *   fuzz_gen_corpus fuzz/corpus            (re)write the seeds
+ *   fuzz_gen_corpus --check fuzz/corpus    exit 1 if any differs or is missing
+ *
+ * To add a seed: write a function below with the encoders, list it in
+ * seeds[], run the first command and commit the new file.
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+
+#define RW 3u /* SQUIB_PROT_RW, spelled out: this program does not link the library */
+
+struct enc {
+	uint8_t bytes[8192];
+	size_t len;
+};
+
+static void put8(struct enc *e, unsigned value)
+{
+	if (e->len == sizeof(e->bytes) || value > 0xff) {
+		fprintf(stderr, "gen_corpus: seed too long or byte out of range\n");
+		exit(2);
+	}
+	e->bytes[e->len++] = (uint8_t)value;
+}
+
+static void put16(struct enc *e, uint64_t value)
+{
+	put8(e, (unsigned)(value & 0xff));
+	put8(e, (unsigned)(value >> 8 & 0xff));
+}
+
+static void put32(struct enc *e, uint64_t value)
+{
+	put16(e, value & 0xffff);
+	put16(e, value >> 16 & 0xffff);
+}
+
+static void put64(struct enc *e, uint64_t value)
+{
+	put32(e, value & 0xffffffffu);
+	put32(e, value >> 32);
+}
+
+static void fail(const char *what, uint64_t value)
+{
+	fprintf(stderr, "gen_corpus: cannot encode %s %" PRIu64 "\n", what, value);
+	exit(2);
+}
+
+/* ---- fields --------------------------------------------------------------- */
+
+static void slot_raw(struct enc *e, uint32_t slot)
+{
+	put8(e, SLOT_RAW);
+	put32(e, slot);
+}
+
+/* An exact size: 0, 1 .. 65536, UINT64_MAX - v for v < 16, or
+ * 2^(48 + v % 16) + v for 16 <= v < 256. */
+static void size_exact(struct enc *e, uint64_t size)
+{
+	for (unsigned v = 16; v < 256; v++) {
+		if (size == ((uint64_t)1 << (48 + v % 16)) + v) {
+			put8(e, SIZE_HUGE);
+			put8(e, v);
+			return;
+		}
+	}
+	if (size == 0) {
+		put8(e, SIZE_ZERO);
+	} else if (size <= 65536) {
+		put8(e, SIZE_SMALL);
+		put16(e, size - 1);
+	} else if (size > UINT64_MAX - 16) {
+		put8(e, SIZE_HUGE);
+		put8(e, (unsigned)(UINT64_MAX - size));
+	} else {
+		fail("size", size);
+	}
+}
+
+static void prot(struct enc *e, uint32_t bits)
+{
+	if (bits <= 7) {
+		put8(e, bits);
+	} else {
+		put8(e, 0xff);
+		put32(e, bits);
+	}
+}
+
+/* Any address, relative to no region (the target byte is still read). */
+static void addr_raw(struct enc *e, uint64_t addr)
+{
+	put8(e, 0); /* target */
+	put8(e, ADDR_RAW);
+	put64(e, addr);
+}
+
+/* An exact length: 0, 1 .. 8, 9 .. 65535, UINT64_MAX - v (v < 16), 2^k. */
+static void len_exact(struct enc *e, uint64_t len)
+{
+	if (len == 0) {
+		put8(e, LEN_ZERO);
+	} else if (len <= 8) {
+		put8(e, LEN_TINY);
+		put8(e, (unsigned)(len - 1));
+	} else if (len <= 65535) {
+		put8(e, LEN_SMALL);
+		put16(e, len);
+	} else if (len > UINT64_MAX - 16) {
+		put8(e, LEN_HUGE);
+		put8(e, (unsigned)(UINT64_MAX - len));
+	} else if ((len & (len - 1)) == 0) {
+		unsigned k = 0;
+
+		while (((uint64_t)1 << k) != len)
+			k++;
+		put8(e, LEN_POW2);
+		put8(e, k);
+	} else {
+		fail("len", len);
+	}
+}
+
+/* ---- operations ----------------------------------------------------------- */
+
+static void add(struct enc *e, uint32_t slot, uint64_t base, uint64_t size, uint32_t bits)
+{
+	put8(e, OP_ADD);
+	slot_raw(e, slot);
+	size_exact(e, size);
+	put8(e, BASE_RAW);
+	put64(e, base);
+	prot(e, bits);
+}
+
+/* flags 0: bytes NULL; seed picks the contents. */
+static void add_bytes(struct enc *e, uint32_t slot, uint64_t base, uint64_t size, unsigned flags,
+		      unsigned seed)
+{
+	put8(e, OP_ADD_BYTES);
+	slot_raw(e, slot);
+	size_exact(e, size);
+	put8(e, BASE_RAW);
+	put64(e, base);
+	prot(e, RW);
+	put8(e, flags);
+	put8(e, seed);
+}
+
+/* An add whose base is given by a mode of ops.h relative to target t. */
+static void add_rel(struct enc *e, uint32_t slot, uint64_t size, unsigned base_mode, unsigned t,
+		    unsigned extra)
+{
+	put8(e, OP_ADD);
+	slot_raw(e, slot);
+	size_exact(e, size);
+	put8(e, base_mode);
+	switch (base_mode) {
+	case BASE_AFTER:
+	case BASE_BEFORE:
+		put8(e, t);
+		break;
+	case BASE_INSIDE:
+		put8(e, t);
+		put16(e, extra);
+		break;
+	case BASE_NEAR:
+	case BASE_GAP:
+		put8(e, t);
+		put8(e, extra);
+		break;
+	case BASE_WRAP:
+	case BASE_REMOVED:
+		put8(e, extra);
+		break;
+	default: /* BASE_TOP */
+		break;
+	}
+	prot(e, RW);
+}
+
+static void remove_slot(struct enc *e, uint32_t slot)
+{
+	put8(e, OP_REMOVE);
+	slot_raw(e, slot);
+}
+
+/* buf_null: pass NULL as the buffer. */
+static void read_at(struct enc *e, uint64_t addr, uint64_t len, bool buf_null)
+{
+	put8(e, OP_READ);
+	addr_raw(e, addr);
+	len_exact(e, len);
+	put8(e, buf_null ? 0 : 1);
+}
+
+static void write_at(struct enc *e, uint64_t addr, uint64_t len, bool buf_null, unsigned seed)
+{
+	put8(e, OP_WRITE);
+	addr_raw(e, addr);
+	len_exact(e, len);
+	put8(e, buf_null ? 0 : 1);
+	put8(e, seed);
+}
+
+/* A read or write given by modes relative to target t. */
+static void access_rel(struct enc *e, bool write, unsigned t, unsigned addr_mode,
+		       unsigned addr_extra, unsigned len_mode, unsigned len_extra)
+{
+	put8(e, write ? OP_WRITE : OP_READ);
+	put8(e, t);
+	put8(e, addr_mode);
+	switch (addr_mode) {
+	case ADDR_BASE:
+	case ADDR_END:
+		break;
+	case ADDR_INSIDE:
+	case ADDR_LOW:
+		put16(e, addr_extra);
+		break;
+	default:
+		put8(e, addr_extra);
+		break;
+	}
+	put8(e, len_mode);
+	if (len_mode == LEN_SMALL)
+		put16(e, len_extra);
+	else if (len_mode != LEN_ZERO && len_mode != LEN_FULL)
+		put8(e, len_extra);
+	put8(e, 1);
+	if (write)
+		put8(e, 0x5e);
+}
+
+static unsigned width_code(unsigned width)
+{
+	return width == 1 ? 0 : width == 2 ? 1 : width == 4 ? 2 : 3;
+}
+
+static void read_typed(struct enc *e, unsigned width, uint64_t addr, bool out_null)
+{
+	put8(e, OP_READ_TYPED);
+	put8(e, width_code(width));
+	addr_raw(e, addr);
+	put8(e, out_null ? 0 : 1);
+}
+
+static void write_typed(struct enc *e, unsigned width, uint64_t addr, uint64_t value)
+{
+	put8(e, OP_WRITE_TYPED);
+	put8(e, width_code(width));
+	addr_raw(e, addr);
+	put64(e, value);
+}
+
+static void find(struct enc *e, uint64_t addr, unsigned info_mode)
+{
+	put8(e, OP_FIND);
+	addr_raw(e, addr);
+	put8(e, info_mode);
+}
+
+static void get(struct enc *e, uint32_t slot, unsigned info_mode)
+{
+	put8(e, OP_GET);
+	slot_raw(e, slot);
+	put8(e, info_mode);
+}
+
+/* stop/nest 0: never; value: index into the stop values of fuzz_mem.c. */
+static void foreach (struct enc *e, unsigned stop, unsigned value, unsigned nest)
+{
+	put8(e, OP_FOREACH);
+	put8(e, stop);
+	put8(e, value);
+	put8(e, nest);
+}
+
+static void simple(struct enc *e, unsigned op)
+{
+	put8(e, op);
+}
+
+static void probe(struct enc *e, unsigned which)
+{
+	put8(e, OP_PROBE);
+	put8(e, which);
+}
+
+/* ---- the seeds: one per contract rule -------------------------------------- */
+
+/* The seed's slice_guest_memory_round_trips_typed_writes, and every width. */
+static void seed_typed_roundtrip(struct enc *e)
+{
+	add(e, 0, 0x40000000, 0x1000, RW);
+	write_typed(e, 4, 0x40000010, 0xdeadbeef);
+	read_typed(e, 4, 0x40000010, false);
+	write_typed(e, 2, 0x40000020, 0xabcd);
+	read_typed(e, 2, 0x40000020, false);
+	write_typed(e, 8, 0x40000030, 0x0102030405060708u);
+	read_typed(e, 8, 0x40000030, false);
+	read_typed(e, 1, 0x40000031, false);
+	read_typed(e, 4, 0x40000033, false);		    /* unaligned */
+	write_typed(e, 8, 0x40000ff9, 0x1122334455667788u); /* unaligned, ends at the end */
+	read_typed(e, 8, 0x40000ff8, false);
+	read_typed(e, 4, 0x40000010, true); /* out NULL */
+	read_at(e, 0x40000000, 0x40, false);
+}
+
+/* The seed's rejects_below_base and rejects_straddling_top. */
+static void seed_below_base_and_straddle_end(struct enc *e)
+{
+	add(e, 0, 0x40000000, 0x1000, RW);
+	read_at(e, 0x3fffffff, 4, false);
+	read_typed(e, 4, 0x3ffffffe, false);
+	remove_slot(e, 0);
+	add(e, 0, 0x40000000, 0x10, RW);
+	read_at(e, 0x4000000c, 8, false);
+	write_at(e, 0x4000000c, 8, false, 1);
+	read_typed(e, 8, 0x4000000c, false);
+	write_typed(e, 8, 0x40000009, 1);
+	read_typed(e, 4, 0x4000000c, false); /* the last 4 bytes: fits */
+	simple(e, OP_VERIFY);
+}
+
+/* The seed's rejects_overflow, and the top of the address space. */
+static void seed_top_of_address_space(struct enc *e)
+{
+	add(e, 0, UINT64_MAX - 0x10, 0x10, RW);
+	read_at(e, UINT64_MAX - 8, 0x100, false);
+	read_at(e, UINT64_MAX - 8, 8, false); /* the last 8 bytes */
+	read_at(e, UINT64_MAX - 8, 9, false); /* would need byte UINT64_MAX */
+	read_at(e, UINT64_MAX, 0, false);     /* len 0 at the end */
+	read_at(e, UINT64_MAX, 1, false);
+	read_typed(e, 1, UINT64_MAX, false);
+	read_typed(e, 8, UINT64_MAX - 7, false);
+	write_typed(e, 8, UINT64_MAX - 8, 0xfeedfacecafebeefu);
+	find(e, UINT64_MAX, INFO_EXACT);	    /* the end is not in the region */
+	find(e, UINT64_MAX - 1, INFO_EXACT);	    /* the last byte is */
+	add(e, 1, UINT64_MAX, 1, RW);		    /* would end at 2^64 */
+	add(e, 1, UINT64_MAX - 0x20, 0x20, RW);	    /* overlaps */
+	add(e, 1, UINT64_MAX - 0x20, 0x10, RW);	    /* adjacent below */
+	read_at(e, UINT64_MAX - 0x18, 0x10, false); /* straddles the two */
+	add_rel(e, 2, 16, BASE_WRAP, 0, 0);
+	foreach (e, 0, 0, 0)
+		;
+	simple(e, OP_VERIFY);
+}
+
+/* Rule 3: addr + len past 2^64 is OUT_OF_RANGE, never a wrap. */
+static void seed_len_wraps(struct enc *e)
+{
+	add(e, 0, 0x1000, 0x100, RW);
+	read_at(e, 0x1008, UINT64_MAX - 7, false); /* wraps to 0x1000 */
+	read_at(e, 0x1008, UINT64_MAX, false);
+	write_at(e, 0x1008, UINT64_MAX - 7, false, 2);
+	write_at(e, 0x1000, (uint64_t)1 << 63, false, 3);
+	access_rel(e, false, 0, ADDR_BASE, 0, LEN_TO_2_64, 0);
+	access_rel(e, false, 0, ADDR_BASE, 0, LEN_TO_2_64, 1);
+	access_rel(e, true, 0, ADDR_INSIDE, 5, LEN_TO_2_64, 2);
+	access_rel(e, false, 0, ADDR_BASE, 0, LEN_HUGE, 0);
+	simple(e, OP_VERIFY);
+}
+
+/* Rule 2: a request across two adjacent regions fails. */
+static void seed_straddle_adjacent(struct enc *e)
+{
+	add(e, 1, 0x1000, 0x1000, RW);
+	add(e, 2, 0x2000, 0x1000, RW);
+	write_at(e, 0x1ff0, 0x10, false, 4);
+	write_at(e, 0x2000, 0x10, false, 5);
+	read_at(e, 0x1ff8, 0x10, false);
+	write_at(e, 0x1ff8, 0x10, false, 6);
+	read_typed(e, 4, 0x1ffe, false);
+	write_typed(e, 8, 0x1ffc, 0x1234);
+	read_typed(e, 8, 0x1ff8, false);
+	read_at(e, 0x2000, 0, false);
+	read_at(e, 0x1000, 0x2000, false);
+	access_rel(e, false, 0, ADDR_BASE, 0, LEN_TO_END, 2); /* one too many */
+	access_rel(e, false, 0, ADDR_BASE, 0, LEN_TO_END, 1); /* exact */
+	find(e, 0x2000, INFO_EXACT);
+	find(e, 0x1fff, INFO_EXACT);
+	simple(e, OP_VERIFY);
+}
+
+/* Rule 4: len 0 at the end succeeds; NULL buffers. */
+static void seed_len_zero(struct enc *e)
+{
+	read_at(e, 0, 0, false); /* no region at all */
+	add(e, 0, 0x1000, 0x10, RW);
+	read_at(e, 0x1010, 0, false);
+	read_at(e, 0x1010, 0, true);
+	write_at(e, 0x1010, 0, true, 0);
+	read_at(e, 0x1011, 0, false);
+	read_at(e, 0x0fff, 0, true);
+	read_at(e, 0x1000, 0, true);
+	read_at(e, 0x1000, 1, true); /* NULL with len > 0 */
+	write_at(e, 0x1000, 1, true, 0);
+	read_at(e, 0x9000, 4, true); /* INVALID_ARGUMENT before OUT_OF_RANGE */
+	access_rel(e, false, 0, ADDR_END, 0, LEN_ZERO, 0);
+	access_rel(e, true, 0, ADDR_END, 0, LEN_ZERO, 0);
+	access_rel(e, false, 0, ADDR_END, 0, LEN_TINY, 0);
+}
+
+/* The order of add's errors: INVALID_ARGUMENT, SLOT_IN_USE, OVERLAP, NO_MEMORY. */
+static void seed_add_error_order(struct enc *e)
+{
+	add(e, 1, 0x10000, 0x1000, RW);
+	add(e, 1, 0x10000, 0, RW);	     /* size 0 beats slot and overlap */
+	add(e, 1, UINT64_MAX - 1, 0x10, RW); /* overflow beats slot */
+	add(e, 1, 0x10000, 0x10, 0x8);	     /* unknown prot beats slot */
+	add(e, 1, 0x10000, 0x10, 0x80000000u);
+	add_bytes(e, 1, 0x10000, 0x10, 0, 0);			    /* NULL bytes beats slot */
+	add(e, 1, 0x20000, 0x10, RW);				    /* slot in use, no overlap */
+	add(e, 1, 0x10800, 0x10, RW);				    /* slot in use beats overlap */
+	add(e, 2, 0x10800, 0x10, RW);				    /* overlap */
+	add(e, 2, 0x0, UINT64_MAX - 0xf, RW);			    /* overlap beats no memory */
+	add(e, 2, 0xfff0, ((uint64_t)1 << 60) + 60, RW);	    /* the same, 2^60 bytes */
+	add(e, 2, (uint64_t)1 << 62, ((uint64_t)1 << 60) + 60, RW); /* NO_MEMORY */
+	add(e, 1, (uint64_t)1 << 62, ((uint64_t)1 << 60) + 60, RW); /* SLOT_IN_USE first */
+	add(e, 2, 0xf000, 0x1000, RW);				    /* adjacent below: fine */
+	add(e, 3, 0x11000, 0x10, RW);				    /* adjacent above: fine */
+	add(e, 4, 0xffff, 2, RW);      /* overlaps slot 2 by one byte */
+	add(e, 4, 0x11010 - 1, 2, RW); /* overlaps slot 3 by one byte */
+	add(e, 4, 0x20000, 0x10, 0xf);
+	simple(e, OP_COUNT);
+	foreach (e, 0, 0, 0)
+		;
+}
+
+/* Removing, then touching what was there; reusing slots and places. */
+static void seed_remove_then_access(struct enc *e)
+{
+	add(e, 7, 0x8000, 0x100, RW);
+	write_at(e, 0x8000, 0x100, false, 9);
+	remove_slot(e, 7);
+	read_at(e, 0x8000, 1, false);
+	read_at(e, 0x8000, 0, false);
+	write_typed(e, 4, 0x8010, 5);
+	find(e, 0x8000, INFO_EXACT);
+	get(e, 7, INFO_EXACT);
+	remove_slot(e, 7);
+	add(e, 7, 0x8000, 0x100, RW); /* same slot, same place: zeros again */
+	read_at(e, 0x8000, 0x100, false);
+	put8(e, OP_ADD); /* slot 8 at the place just removed, from the history */
+	slot_raw(e, 8);
+	put8(e, SIZE_REMOVED);
+	put8(e, 0);
+	put8(e, BASE_REMOVED);
+	put8(e, 0);
+	prot(e, RW);
+	remove_slot(e, 7);
+	put8(e, OP_ADD); /* now it fits */
+	slot_raw(e, 8);
+	put8(e, SIZE_REMOVED);
+	put8(e, 0);
+	put8(e, BASE_REMOVED);
+	put8(e, 0);
+	prot(e, RW);
+	put8(e, OP_REMOVE); /* the slot of the first removed region: gone again */
+	put8(e, SLOT_REMOVED);
+	put8(e, 0);
+	simple(e, OP_VERIFY);
+}
+
+/* add_region_from_bytes: contents, NULL bytes, size 0, conflicts. */
+static void seed_from_bytes(struct enc *e)
+{
+	add_bytes(e, 1, 0x3000, 0x40, 1, 17);
+	read_at(e, 0x3000, 0x40, false);
+	read_typed(e, 8, 0x3038, false);
+	add_bytes(e, 2, 0x4000, 0x10, 0, 0); /* NULL bytes */
+	add_bytes(e, 2, 0x4000, 0, 1, 0);    /* size 0 */
+	add_bytes(e, 1, 0x4000, 0x10, 1, 0); /* slot in use */
+	add_bytes(e, 2, 0x3020, 0x10, 1, 0); /* overlap */
+	add_bytes(e, 2, 0x3040, 0x1000, 2, 99);
+	add_bytes(e, 3, UINT64_MAX - 0x40, 0x40, 3, 5);
+	write_at(e, 0x3040, 0x80, false, 4);
+	simple(e, OP_VERIFY);
+	foreach (e, 0, 0, 0)
+		;
+}
+
+/* find (end excluded), get, foreach order and early stop, info sz rules. */
+static void seed_find_get_foreach(struct enc *e)
+{
+	add(e, 30, 0x900000, 0x100, 1);
+	add(e, 10, 0x100000, 0x100, 3);
+	add(e, 20, 0x100100, 0x80, 7);
+	find(e, 0x100000, INFO_EXACT);
+	find(e, 0x1000ff, INFO_LARGE);
+	find(e, 0x100100, INFO_EXACT); /* end of slot 10 is base of slot 20 */
+	find(e, 0x100180, INFO_EXACT); /* end of slot 20: nothing */
+	find(e, 0x9000ff, INFO_EXACT);
+	find(e, 0x900100, INFO_EXACT);
+	find(e, 0x100000, INFO_NULL);
+	find(e, 0x100000, INFO_SHORT);
+	find(e, 0x555555, INFO_ZERO); /* sz checked before the lookup */
+	get(e, 10, INFO_EXACT);
+	get(e, 20, INFO_LARGE);
+	get(e, 30, INFO_SHORT);
+	get(e, 40, INFO_EXACT);
+	get(e, 40, INFO_NULL);
+	foreach (e, 0, 0, 0)
+		;
+	foreach (e, 2, 3, 0)
+		; /* stop at the second with 42 */
+	foreach (e, 1, 7, 0)
+		; /* stop at the first with -1 */
+	foreach (e, 3, 5, 0)
+		; /* INT_MAX at the last */
+	foreach (e, 4, 0, 0)
+		; /* never reached */
+	simple(e, OP_COUNT);
+}
+
+/* foreach callbacks that remove, add and iterate again. */
+static void seed_foreach_nested(struct enc *e)
+{
+	add(e, 1, 0x1000, 0x10, RW);
+	add(e, 2, 0x2000, 0x10, RW);
+	add(e, 3, 0x3000, 0x10, RW);
+	foreach (e, 0, 0, 1)
+		; /* at the first visit, remove slot 3: still visited */
+	remove_slot(e, 3);
+	foreach (e, 0, 0, 2)
+		; /* at the second visit, add slot 4: not visited */
+	add(e, 4, 0x500, 0x10, RW);
+	foreach (e, 0, 0, 1)
+		; /* a foreach inside a foreach */
+	foreach (e, 2, 1, 1)
+		;
+	foreach (e, 0, 0, 1)
+		;
+	read_at(e, 0x2000, 0x10, false);
+	simple(e, OP_COUNT);
+}
+
+/* NULL handles and callbacks. */
+static void seed_null_arguments(struct enc *e)
+{
+	add(e, 0, 0x1000, 0x10, RW);
+	for (unsigned which = 0; which < PROBE_MODES; which++)
+		probe(e, which);
+	simple(e, OP_VERIFY);
+}
+
+/* Regions laid end to end, taken out from the middle, put back by gap. */
+static void seed_many_adjacent(struct enc *e)
+{
+	for (uint32_t i = 0; i < 40; i++)
+		add(e, 100 + i, 0x100000 + 0x40 * (uint64_t)i, 0x40, RW);
+	for (uint32_t i = 0; i < 39; i++)
+		read_at(e, 0x100000 + 0x40 * (uint64_t)i + 0x3c, 8, false);
+	for (uint32_t i = 0; i < 40; i += 3)
+		write_typed(e, 4, 0x100000 + 0x40 * (uint64_t)i + 0x3c, i);
+	for (uint32_t i = 5; i < 35; i += 4)
+		remove_slot(e, 100 + i);
+	for (uint32_t i = 0; i < 40; i++)
+		find(e, 0x100000 + 0x40 * (uint64_t)i + 0x20, INFO_EXACT);
+	/* Fill the hole after the 5th live region exactly, then miss by one. */
+	add_rel(e, 200, 1, BASE_GAP, 4, 1);
+	add_rel(e, 201, 1, BASE_GAP, 5, 2);
+	add_rel(e, 202, 1, BASE_GAP, 6, 0);
+	foreach (e, 0, 0, 0)
+		;
+	simple(e, OP_VERIFY);
+}
+
+/* Regions spread over the whole 64-bit space (the lookup index spans it). */
+static void seed_sparse(struct enc *e)
+{
+	static const uint64_t bases[] = {0,
+					 0x1000,
+					 (uint64_t)1 << 20,
+					 (uint64_t)1 << 32,
+					 (uint64_t)1 << 40,
+					 ((uint64_t)1 << 63) - 0x10,
+					 (uint64_t)1 << 63,
+					 UINT64_MAX - 0x1000};
+
+	for (uint32_t i = 0; i < 8; i++)
+		add(e, i, bases[i], 0x10, RW);
+	for (uint32_t i = 0; i < 8; i++) {
+		read_at(e, bases[i], 0x10, false);
+		read_at(e, bases[i] + 0x10, 0, false);
+		read_at(e, bases[i] + 0x10, 1, false);
+		read_at(e, bases[i] - 1, 1, false);
+		find(e, bases[i] + 0xf, INFO_EXACT);
+	}
+	read_at(e, ((uint64_t)1 << 63) - 8, 0x10, false); /* straddles two */
+	remove_slot(e, 0);
+	remove_slot(e, 7);
+	read_at(e, 0x1000, 0x10, false);
+	read_at(e, 0, 1, false);
+	foreach (e, 0, 0, 0)
+		;
+	simple(e, OP_VERIFY);
+}
+
+/* Slots at the ends of uint32_t, reused again and again. */
+static void seed_slots(struct enc *e)
+{
+	add(e, 0, 0x1000, 0x10, RW);
+	add(e, UINT32_MAX, 0x2000, 0x10, RW);
+	add(e, UINT32_MAX - 1, 0x3000, 0x10, RW);
+	get(e, UINT32_MAX, INFO_EXACT);
+	get(e, 0, INFO_EXACT);
+	for (unsigned round = 0; round < 4; round++) {
+		remove_slot(e, UINT32_MAX);
+		add(e, UINT32_MAX, 0x2000 + 0x10 * (uint64_t)round, 0x10, RW);
+		write_at(e, 0x2000 + 0x10 * (uint64_t)round, 0x10, false, round);
+	}
+	remove_slot(e, 12345);
+	foreach (e, 0, 0, 0)
+		;
+	simple(e, OP_VERIFY);
+}
+
+/* Whole-region and partial bulk copies of a 64 KiB region. */
+static void seed_bulk(struct enc *e)
+{
+	add(e, 0, 0x7ffff000, 0x10000, RW);
+	access_rel(e, true, 0, ADDR_BASE, 0, LEN_FULL, 0);
+	access_rel(e, false, 0, ADDR_BASE, 0, LEN_FULL, 0);
+	access_rel(e, false, 0, ADDR_INSIDE, 0x1234, LEN_TO_END, 1);
+	access_rel(e, true, 0, ADDR_END_MINUS, 3, LEN_TO_END, 1);
+	access_rel(e, false, 0, ADDR_BELOW, 1, LEN_FULL, 0);
+	access_rel(e, false, 0, ADDR_AROUND_END, 127, LEN_TINY, 0);
+	simple(e, OP_VERIFY);
+}
+
+struct seed {
+	const char *name;
+	void (*build)(struct enc *e);
+};
+
+static const struct seed seeds[] = {
+    {"seed-typed-roundtrip", seed_typed_roundtrip},
+    {"seed-below-base-straddle-end", seed_below_base_and_straddle_end},
+    {"seed-top-of-address-space", seed_top_of_address_space},
+    {"seed-len-wraps", seed_len_wraps},
+    {"seed-straddle-adjacent", seed_straddle_adjacent},
+    {"seed-len-zero", seed_len_zero},
+    {"seed-add-error-order", seed_add_error_order},
+    {"seed-remove-then-access", seed_remove_then_access},
+    {"seed-from-bytes", seed_from_bytes},
+    {"seed-find-get-foreach", seed_find_get_foreach},
+    {"seed-foreach-nested", seed_foreach_nested},
+    {"seed-null-arguments", seed_null_arguments},
+    {"seed-many-adjacent", seed_many_adjacent},
+    {"seed-sparse", seed_sparse},
+    {"seed-slots", seed_slots},
+    {"seed-bulk", seed_bulk},
+};
+
+static char *path_of(const char *dir, const char *name)
+{
+	char *path = malloc(strlen(dir) + strlen(name) + 2);
+
+	if (!path)
+		exit(2);
+	sprintf(path, "%s/%s", dir, name);
+	return path;
+}
+
+static bool write_seed(const char *path, const struct enc *e)
+{
+	FILE *file = fopen(path, "wb");
+	bool ok;
+
+	if (!file)
+		return false;
+	ok = fwrite(e->bytes, 1, e->len, file) == e->len;
+	return fclose(file) == 0 && ok;
+}
+
+static bool check_seed(const char *path, const struct enc *e)
+{
+	static uint8_t bytes[sizeof(e->bytes) + 1];
+	FILE *file = fopen(path, "rb");
+	size_t len;
+
+	if (!file)
+		return false;
+	len = fread(bytes, 1, sizeof(bytes), file);
+	fclose(file);
+	return len == e->len && memcmp(bytes, e->bytes, len) == 0;
+}
+
+int main(int argc, char **argv)
+{
+	bool check = argc == 3 && strcmp(argv[1], "--check") == 0;
+	const char *dir = check ? argv[2] : argv[1];
+	int failed = 0;
+
+	if (argc != (check ? 3 : 2)) {
+		fprintf(stderr, "usage: %s [--check] DIR\n", argv[0]);
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		struct enc e = {.len = 0};
+		char *path = path_of(dir, seeds[i].name);
+
+		seeds[i].build(&e);
+		if (check ? !check_seed(path, &e) : !write_seed(path, &e)) {
+			fprintf(stderr, "gen_corpus: %s %s\n", path,
+				check ? "is missing or differs from the generator: run "
+					"fuzz_gen_corpus on the directory and commit it"
+				      : "cannot be written");
+			failed = 1;
+		}
+		free(path);
+	}
+	if (!failed)
+		printf("gen_corpus: %zu seeds %s\n", sizeof(seeds) / sizeof(seeds[0]),
+		       check ? "match" : "written");
+	return failed;
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The byte format fuzz_mem decodes, shared by the harness (fuzz_mem.c) and
+ * the corpus generator (gen_corpus.c) so that both speak of operations and
+ * modes by name. An input is a sequence of operations; every field is read
+ * with a tiny byte reader (integers little-endian), and an input that runs
+ * out in the middle of an operation ends before that operation.
+ *
+ * Every selector byte is taken modulo its mode count, so any byte value
+ * decodes to something: the fuzzer never wastes an input on a parse error.
+ *
+ *   op          := u8 (OP_*) then the fields of that operation
+ *   ADD         := slot layout prot
+ *   ADD_BYTES   := slot layout prot u8:flags u8:seed
+ *                  (flags % 8 == 0: bytes is NULL; else a PRNG fill from seed)
+ *   REMOVE      := slot
+ *   READ        := target addr len u8:flags      (flags % 8 == 0: buf is NULL)
+ *   WRITE       := target addr len u8:flags u8:seed
+ *   READ_TYPED  := u8:width target addr u8:flags (width % 4: 1, 2, 4, 8 bytes)
+ *   WRITE_TYPED := u8:width target addr u64:value
+ *   FIND        := target addr u8:info
+ *   GET         := slot u8:info
+ *   FOREACH     := u8:stop u8:value u8:nest      (stop/nest 0: never; k: at visit k;
+ *                  at visit `nest` one nested operation is decoded and run
+ *                  from inside the callback)
+ *   COUNT       := (nothing)
+ *   VERIFY      := (nothing)
+ *   PROBE       := u8:which                      (NULL-argument calls)
+ *
+ *   target      := u8: index (mod count) of a live region, in the order the
+ *                  regions were added (removed ones drop out of the order)
+ *   slot        := u8:mode then SLOT_* payload
+ *   layout      := u8:size-mode payload u8:base-mode payload (BASE_GAP sets
+ *                  the size too)
+ *   addr        := u8:mode then ADDR_* payload, relative to the target region
+ *   len         := u8:mode then LEN_* payload, relative to target and addr
+ *   prot        := u8 p: p >= 0xf8 then u32 raw bits, else p & 7
+ */
+#ifndef SQUIB_FUZZ_OPS_H
+#define SQUIB_FUZZ_OPS_H
+
+enum fuzz_op {
+	OP_ADD,
+	OP_ADD_BYTES,
+	OP_REMOVE,
+	OP_READ,
+	OP_WRITE,
+	OP_READ_TYPED,
+	OP_WRITE_TYPED,
+	OP_FIND,
+	OP_GET,
+	OP_FOREACH,
+	OP_COUNT,
+	OP_VERIFY,
+	OP_PROBE,
+	OP_COUNT_ALL /* number of operations */
+};
+
+/* slot := mode, payload */
+enum fuzz_slot_mode {
+	SLOT_OF_TARGET, /* u8 target: the slot of a live region */
+	SLOT_SMALL,	/* u8 v: v % 8 */
+	SLOT_REMOVED,	/* u8 i: the slot of the i-th remembered removed region */
+	SLOT_RAW,	/* u32 */
+	SLOT_TOP,	/* u8 v: UINT32_MAX - v % 2 */
+	SLOT_MODES
+};
+
+/* size := mode, payload */
+enum fuzz_size_mode {
+	SIZE_ZERO,    /* (none) */
+	SIZE_TINY,    /* u8 v: 1 + v % 16 */
+	SIZE_SMALL,   /* u16 v: 1 + v (up to 64 KiB) */
+	SIZE_PAGES,   /* u8 v: 4096 * (1 + v % 16) */
+	SIZE_HUGE,    /* u8 v: v < 16: UINT64_MAX - v; else 2^(48 + v % 16) + v */
+	SIZE_BYTE,    /* u8 v: 1 + v */
+	SIZE_REMOVED, /* u8 i: the size of the i-th remembered removed region */
+	SIZE_MODES
+};
+
+/* base := mode, payload (size is already decoded) */
+enum fuzz_base_mode {
+	BASE_AFTER,   /* u8 target: its end (adjacent above) */
+	BASE_BEFORE,  /* u8 target: its base - size (adjacent below) */
+	BASE_INSIDE,  /* u8 target, u16 off: base + off % its size (overlaps) */
+	BASE_TOP,     /* (none): UINT64_MAX - size (ends at UINT64_MAX) */
+	BASE_WRAP,    /* u8 v: UINT64_MAX - size + 1 + v % 2 (end overflows) */
+	BASE_REMOVED, /* u8 i: base of the i-th remembered removed region */
+	BASE_LOW,     /* u16 v: v * 16 */
+	BASE_RAW,     /* u64 */
+	BASE_POW2,    /* u8 k, u8 d: 2^(k % 64) + d - 128 */
+	BASE_NEAR,    /* u8 target, u8 d: its base + d - 128 */
+	BASE_GAP,     /* u8 target, u8 d: its end, size = gap to the next region
+			   (or to UINT64_MAX) + d % 3 - 1 */
+	BASE_MODES
+};
+
+/* addr := mode, payload; "t" is the target region (with no live region,
+ * base 0x1000 and size 0x10 stand in) */
+enum fuzz_addr_mode {
+	ADDR_BASE,	 /* (none): t.base */
+	ADDR_END,	 /* (none): t.base + t.size */
+	ADDR_INSIDE,	 /* u16 off: t.base + off % (t.size + 1) */
+	ADDR_BELOW,	 /* u8 d: t.base - d % 17 */
+	ADDR_AROUND_END, /* u8 d: t.end + d - 128 */
+	ADDR_TOP,	 /* u8 d: UINT64_MAX - d */
+	ADDR_LOW,	 /* u16 */
+	ADDR_RAW,	 /* u64 */
+	ADDR_POW2,	 /* u8 k, u8 d: 2^(k % 64) + d - 128 */
+	ADDR_END_MINUS,	 /* u8 d: t.end - d % 17 */
+	ADDR_MODES
+};
+
+/* len := mode, payload */
+enum fuzz_len_mode {
+	LEN_ZERO,    /* (none) */
+	LEN_TINY,    /* u8 v: 1 + v % 8 */
+	LEN_SMALL,   /* u16 v: v (up to 64 KiB - 1) */
+	LEN_TO_END,  /* u8 d: t.end - addr + d % 3 - 1 (exact fit, +-1) */
+	LEN_HUGE,    /* u8 v: UINT64_MAX - v % 16 */
+	LEN_TO_2_64, /* u8 v: UINT64_MAX - addr + v % 3 (end at 2^64 - 1, 2^64, 2^64 + 1) */
+	LEN_POW2,    /* u8 k: 2^(k % 64) */
+	LEN_FULL,    /* (none): t.size */
+	LEN_MODES
+};
+
+/* FIND and GET: u8 info % INFO_MODES */
+enum fuzz_info_mode {
+	INFO_EXACT, /* sz = sizeof(squib_region_info_t) */
+	INFO_NULL,  /* info is NULL */
+	INFO_SHORT, /* sz = sizeof - 1: INVALID_ARGUMENT */
+	INFO_ZERO,  /* sz = 0: INVALID_ARGUMENT */
+	INFO_LARGE, /* sz = sizeof + 32: the tail must stay untouched */
+	INFO_MODES
+};
+
+/* PROBE: u8 which % PROBE_MODES; each is one call that must fail with
+ * INVALID_ARGUMENT (or, for foreach, return it) and change nothing */
+enum fuzz_probe {
+	PROBE_READ_NULL_MEM,
+	PROBE_WRITE_NULL_MEM,
+	PROBE_READ_TYPED_NULL_MEM,
+	PROBE_WRITE_TYPED_NULL_MEM,
+	PROBE_ADD_NULL_MEM,
+	PROBE_ADD_BYTES_NULL_MEM,
+	PROBE_REMOVE_NULL_MEM,
+	PROBE_FIND_NULL_MEM,
+	PROBE_GET_NULL_MEM,
+	PROBE_FOREACH_NULL_MEM,
+	PROBE_FOREACH_NULL_CB,
+	PROBE_NEW_NULL_OUT,
+	PROBE_MODES
+};
+
+#endif /* SQUIB_FUZZ_OPS_H */
