@@ -33,6 +33,7 @@ squib_status_t squib_mem_new(squib_mem_t **out)
 		return squib_fail(SQUIB_E_NO_MEMORY, "cannot initialise the handle's mutex");
 	}
 	atomic_init(&mem->table, table);
+	mem->spare = NULL;
 	*out = mem;
 	return SQUIB_OK;
 }
@@ -50,6 +51,7 @@ void squib_mem_free(squib_mem_t *mem)
 		squib_host_unmap(table->regions[i].base, table->regions[i].size,
 				 table->regions[i].host);
 	table_free(table);
+	table_free(mem->spare);
 	pthread_mutex_destroy(&mem->lock);
 	squib_host_free(mem);
 }
@@ -64,19 +66,22 @@ void squib_mem_unlock_for_access(const squib_mem_t *mem)
 	pthread_mutex_unlock((pthread_mutex_t *)&mem->lock);
 }
 
-/* Called with mem->lock held. The seq_cst store pairs with the table load
- * in access_begin(); see epoch.h for why readers need no fence of their own. */
-static void table_publish(squib_mem_t *mem, struct table *table)
+/*
+ * Called with mem->lock held: publishes next and returns once no reader can
+ * still be looking at the table it replaces, whose block is then kept for
+ * the next build (unless a foreach still pins it; the walk frees it then).
+ * Waiting under the mutex only delays other writers: readers never take it.
+ */
+static void table_replace_locked(squib_mem_t *mem, struct table *next)
 {
-	atomic_store_explicit(&mem->table, table, memory_order_seq_cst);
-}
+	struct table *old = atomic_load_explicit(&mem->table, memory_order_relaxed);
 
-/* Called without mem->lock, after a new table was published: frees the old
- * one once no reader can still be looking at it. */
-static void table_retire(struct table *old)
-{
+	/* seq_cst pairs with the table load in access_begin(); see epoch.h
+	 * for why readers need no fence of their own. */
+	atomic_store_explicit(&mem->table, next, memory_order_seq_cst);
 	squib_epoch_synchronize();
-	table_put(old);
+	if (atomic_fetch_sub_explicit(&old->refs, 1, memory_order_acq_rel) == 1)
+		table_recycle(&mem->spare, old);
 }
 
 static struct table *current_table_locked(const squib_mem_t *mem)
@@ -85,7 +90,7 @@ static struct table *current_table_locked(const squib_mem_t *mem)
 }
 
 static squib_status_t region_add_locked(squib_mem_t *mem, const struct region *wanted,
-					const void *bytes, struct table **old)
+					const void *bytes)
 {
 	struct table *table = current_table_locked(mem), *grown;
 	const struct region *other;
@@ -113,14 +118,13 @@ static squib_status_t region_add_locked(squib_mem_t *mem, const struct region *w
 	 * see the region without its bytes. */
 	if (bytes)
 		memcpy(region.host, bytes, (size_t)region.size);
-	grown = table_with_insert(table, insert_at, &region);
+	grown = table_with_insert(table, insert_at, &region, &mem->spare);
 	if (!grown) {
 		squib_host_unmap(region.base, region.size, region.host);
 		return squib_fail(SQUIB_E_NO_MEMORY, "cannot allocate a table of %zu regions",
 				  table->count + 1);
 	}
-	table_publish(mem, grown);
-	*old = table;
+	table_replace_locked(mem, grown);
 	return SQUIB_OK;
 }
 
@@ -128,7 +132,6 @@ static squib_status_t region_add(squib_mem_t *mem, const char *caller, uint64_t 
 				 const void *bytes, uint32_t slot, squib_prot_t prot)
 {
 	struct region region = {.base = base, .size = size, .slot = slot, .prot = prot};
-	struct table *old = NULL;
 	squib_status_t status;
 	uint64_t end;
 
@@ -147,10 +150,8 @@ static squib_status_t region_add(squib_mem_t *mem, const char *caller, uint64_t 
 				  prot & ~(squib_prot_t)SQUIB_PROT_RWX);
 
 	pthread_mutex_lock(&mem->lock);
-	status = region_add_locked(mem, &region, bytes, &old);
+	status = region_add_locked(mem, &region, bytes);
 	pthread_mutex_unlock(&mem->lock);
-	if (old)
-		table_retire(old);
 	return status;
 }
 
@@ -185,19 +186,17 @@ squib_status_t squib_mem_remove_region(squib_mem_t *mem, uint32_t slot)
 		return squib_fail(SQUIB_E_NOT_FOUND, "no region has slot %" PRIu32, slot);
 	}
 	removed = *found;
-	shrunk = table_with_remove(table, found);
+	shrunk = table_with_remove(table, found, &mem->spare);
 	if (!shrunk) {
 		pthread_mutex_unlock(&mem->lock);
 		return squib_fail(SQUIB_E_NO_MEMORY, "cannot allocate a table of %zu regions",
 				  table->count - 1);
 	}
-	table_publish(mem, shrunk);
-	pthread_mutex_unlock(&mem->lock);
-
-	/* After the grace period no access can still be inside the region:
-	 * those that began before it have ended, later ones see the new table. */
-	table_retire(table);
+	/* Once the replaced table's readers are gone, no access can be inside
+	 * the region: earlier ones have ended, later ones see the new table. */
+	table_replace_locked(mem, shrunk);
 	squib_host_unmap(removed.base, removed.size, removed.host);
+	pthread_mutex_unlock(&mem->lock);
 	return SQUIB_OK;
 }
 

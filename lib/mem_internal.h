@@ -21,6 +21,8 @@ struct squib_mem {
 	/* Serialises add and remove (and the rare reader that could not
 	 * register, see access_begin). */
 	alignas(SQUIB_CACHELINE) pthread_mutex_t lock;
+	/* A retired table's block, kept for the next build; guarded by lock. */
+	struct table *spare;
 };
 
 /* How a thread is allowed to look at mem->table. */
@@ -41,7 +43,7 @@ static inline const struct table *access_begin(const squib_mem_t *mem, struct ac
 	if (SQUIB_UNLIKELY(!guard->reader))
 		squib_mem_lock_for_access(mem);
 	/* seq_cst: the load a reader orders after announcing its epoch; pairs
-	 * with the seq_cst store in table_publish(). A plain load on x86. */
+	 * with the seq_cst store in table_replace_locked(). A plain load on x86. */
 	return atomic_load_explicit(&mem->table, memory_order_seq_cst);
 }
 

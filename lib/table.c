@@ -18,10 +18,10 @@ static size_t bucket_count(size_t count)
 
 /* One allocation holds the header and its three arrays, so a table is
  * freed with one call and a failed build has one thing to undo. */
-static struct table *table_alloc(size_t count, struct region **regions, uint32_t **by_slot,
-				 uint32_t **bucket_first, size_t *buckets)
+static struct table *table_alloc(size_t count, struct table **spare, struct region **regions,
+				 uint32_t **by_slot, uint32_t **bucket_first, size_t *buckets)
 {
-	size_t bytes = sizeof(struct table), part;
+	size_t bytes = sizeof(struct table), part, capacity;
 	struct table *table;
 
 	if (count > TABLE_MAX_REGIONS)
@@ -32,13 +32,24 @@ static struct table *table_alloc(size_t count, struct region **regions, uint32_t
 	    __builtin_mul_overflow(*buckets + 1, sizeof(uint32_t), &part) ||
 	    __builtin_add_overflow(bytes, part, &bytes))
 		return NULL;
-	table = squib_host_alloc(bytes);
-	if (!table)
-		return NULL;
+	if (spare && *spare && (*spare)->capacity >= bytes) {
+		table = *spare;
+		*spare = NULL;
+		capacity = table->capacity;
+	} else {
+		/* Half again as much, so that growing one region at a time
+		 * allocates O(log n) times. */
+		if (__builtin_add_overflow(bytes, bytes / 2, &capacity))
+			capacity = bytes;
+		table = squib_host_alloc(capacity);
+		if (!table)
+			return NULL;
+	}
 	*regions = (struct region *)(table + 1);
 	*by_slot = (uint32_t *)(*regions + count);
 	*bucket_first = *by_slot + count;
 	table->count = count;
+	table->capacity = capacity;
 	table->regions = *regions;
 	table->by_slot = *by_slot;
 	table->bucket_first = *bucket_first;
@@ -49,7 +60,7 @@ static struct table *table_alloc(size_t count, struct region **regions, uint32_t
 static void table_index(struct table *table, uint32_t *bucket_first, size_t buckets)
 {
 	const struct region *regions = table->regions;
-	size_t count = table->count, next = 0;
+	size_t count = table->count, bucket = 0;
 
 	table->lo = count ? regions[0].base : 0;
 	table->span = count ? regions[count - 1].base + regions[count - 1].size - table->lo : 0;
@@ -58,21 +69,20 @@ static void table_index(struct table *table, uint32_t *bucket_first, size_t buck
 		table->shift++;
 
 	/* bucket_first[b]: the first region whose [base, end] reaches the
-	 * bucket's first address. The regions a lookup in bucket b must
-	 * consider all sit between bucket_first[b] and bucket_first[b + 1]:
-	 * ends ascend with bases because regions do not overlap. */
-	for (size_t bucket = 0; bucket <= buckets; bucket++) {
-		uint64_t start;
+	 * bucket's first address, lo + (b << shift). Region i reaches every
+	 * bucket up to (end_i - lo) >> shift, which cannot overflow since
+	 * end_i - lo <= span. The regions a lookup in bucket b must consider
+	 * all sit between bucket_first[b] and bucket_first[b + 1]: ends ascend
+	 * with bases because regions do not overlap. */
+	for (size_t i = 0; i < count; i++) {
+		uint64_t end = regions[i].base + regions[i].size;
+		size_t last = (size_t)((end - table->lo) >> table->shift);
 
-		if (bucket > (UINT64_MAX >> table->shift) ||
-		    __builtin_add_overflow(table->lo, (uint64_t)bucket << table->shift, &start)) {
-			bucket_first[bucket] = (uint32_t)count;
-			continue;
-		}
-		while (next < count && regions[next].base + regions[next].size < start)
-			next++;
-		bucket_first[bucket] = (uint32_t)next;
+		while (bucket <= last)
+			bucket_first[bucket++] = (uint32_t)i;
 	}
+	while (bucket <= buckets)
+		bucket_first[bucket++] = (uint32_t)count;
 }
 
 struct table *table_new_empty(void)
@@ -80,7 +90,7 @@ struct table *table_new_empty(void)
 	struct region *regions;
 	uint32_t *by_slot, *bucket_first;
 	size_t buckets;
-	struct table *table = table_alloc(0, &regions, &by_slot, &bucket_first, &buckets);
+	struct table *table = table_alloc(0, NULL, &regions, &by_slot, &bucket_first, &buckets);
 
 	if (table)
 		table_index(table, bucket_first, buckets);
@@ -90,6 +100,16 @@ struct table *table_new_empty(void)
 void table_free(struct table *table)
 {
 	squib_host_free(table);
+}
+
+void table_recycle(struct table **spare, struct table *unused)
+{
+	if (*spare && (*spare)->capacity >= unused->capacity) {
+		table_free(unused);
+		return;
+	}
+	table_free(*spare);
+	*spare = unused;
 }
 
 void table_put(struct table *table)
@@ -125,32 +145,54 @@ const struct region *table_find_overlap(const struct table *table, uint64_t base
 	return NULL;
 }
 
-const struct region *table_find_slot(const struct table *table, uint32_t slot)
+/* Position in by_slot of the first region whose slot is not below slot. */
+static size_t slot_position(const struct table *table, uint32_t slot)
 {
 	size_t lo = 0, hi = table->count;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct region *region = &table->regions[table->by_slot[mid]];
 
-		if (region->slot == slot)
-			return region;
-		if (region->slot < slot)
+		if (table->regions[table->by_slot[mid]].slot < slot)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+const struct region *table_find_slot(const struct table *table, uint32_t slot)
+{
+	size_t at = slot_position(table, slot);
+
+	if (at < table->count && table->regions[table->by_slot[at]].slot == slot)
+		return &table->regions[table->by_slot[at]];
 	return NULL;
 }
 
+/* Copies slot-order indices, moving up by one those at or past a region
+ * inserted at index inserted (or down by one those past a removed one). A
+ * plain loop the compiler vectorises. */
+static void copy_indices_shifted_up(uint32_t *out, const uint32_t *in, size_t n, uint32_t inserted)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = in[i] + (in[i] >= inserted ? 1u : 0u);
+}
+
+static void copy_indices_shifted_down(uint32_t *out, const uint32_t *in, size_t n, uint32_t removed)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = in[i] - (in[i] > removed ? 1u : 0u);
+}
+
 struct table *table_with_insert(const struct table *table, size_t insert_at,
-				const struct region *region)
+				const struct region *region, struct table **spare)
 {
 	struct region *regions;
 	uint32_t *by_slot, *bucket_first;
-	size_t buckets, out = 0;
+	size_t buckets, slot_at;
 	struct table *grown =
-	    table_alloc(table->count + 1, &regions, &by_slot, &bucket_first, &buckets);
+	    table_alloc(table->count + 1, spare, &regions, &by_slot, &bucket_first, &buckets);
 
 	if (!grown)
 		return NULL;
@@ -159,42 +201,35 @@ struct table *table_with_insert(const struct table *table, size_t insert_at,
 	memcpy(regions + insert_at + 1, table->regions + insert_at,
 	       (table->count - insert_at) * sizeof(*regions));
 
-	/* Merge the new region into the slot order; indices at or past the
-	 * insertion point move up by one. */
-	for (size_t in = 0; in < table->count; in++) {
-		uint32_t index = table->by_slot[in];
-
-		if (out == in && table->regions[index].slot > region->slot)
-			by_slot[out++] = (uint32_t)insert_at;
-		by_slot[out++] = index + (index >= insert_at);
-	}
-	if (out == table->count)
-		by_slot[out] = (uint32_t)insert_at;
+	slot_at = slot_position(table, region->slot);
+	copy_indices_shifted_up(by_slot, table->by_slot, slot_at, (uint32_t)insert_at);
+	by_slot[slot_at] = (uint32_t)insert_at;
+	copy_indices_shifted_up(by_slot + slot_at + 1, table->by_slot + slot_at,
+				table->count - slot_at, (uint32_t)insert_at);
 
 	table_index(grown, bucket_first, buckets);
 	return grown;
 }
 
-struct table *table_with_remove(const struct table *table, const struct region *region)
+struct table *table_with_remove(const struct table *table, const struct region *region,
+				struct table **spare)
 {
 	struct region *regions;
 	uint32_t *by_slot, *bucket_first;
-	size_t buckets, out = 0;
+	size_t buckets, slot_at;
 	size_t removed = (size_t)(region - table->regions);
 	struct table *shrunk =
-	    table_alloc(table->count - 1, &regions, &by_slot, &bucket_first, &buckets);
+	    table_alloc(table->count - 1, spare, &regions, &by_slot, &bucket_first, &buckets);
 
 	if (!shrunk)
 		return NULL;
 	memcpy(regions, table->regions, removed * sizeof(*regions));
 	memcpy(regions + removed, table->regions + removed + 1,
 	       (table->count - removed - 1) * sizeof(*regions));
-	for (size_t in = 0; in < table->count; in++) {
-		uint32_t index = table->by_slot[in];
-
-		if (index != removed)
-			by_slot[out++] = index - (index > removed);
-	}
+	slot_at = slot_position(table, region->slot);
+	copy_indices_shifted_down(by_slot, table->by_slot, slot_at, (uint32_t)removed);
+	copy_indices_shifted_down(by_slot + slot_at, table->by_slot + slot_at + 1,
+				  table->count - slot_at - 1, (uint32_t)removed);
 	table_index(shrunk, bucket_first, buckets);
 	return shrunk;
 }

@@ -46,6 +46,7 @@ struct table {
 	/* One reference for being published or retiring, one per foreach
 	 * in progress; the last to drop it frees the table. */
 	_Atomic size_t refs;
+	size_t capacity; /* bytes of the block, header included */
 };
 
 /* The most regions a table holds: indices must fit its uint32_t arrays. */
@@ -66,10 +67,18 @@ const struct region *table_find_overlap(const struct table *table, uint64_t base
 const struct region *table_find_slot(const struct table *table, uint32_t slot);
 
 /* New tables with one region more or less; NULL when out of host memory.
- * The source table is left as it was. */
+ * The source table is left as it was. The new table is built in *spare
+ * when that block is big enough (and *spare becomes NULL), otherwise in a
+ * fresh block with room to grow: a handle that gains regions one by one
+ * then copies its table without faulting in new pages each time. */
 struct table *table_with_insert(const struct table *table, size_t insert_at,
-				const struct region *region);
-struct table *table_with_remove(const struct table *table, const struct region *region);
+				const struct region *region, struct table **spare);
+struct table *table_with_remove(const struct table *table, const struct region *region,
+				struct table **spare);
+
+/* Keeps the bigger of *spare and a table no reader can see any more, for
+ * the next build; frees the other. */
+void table_recycle(struct table **spare, struct table *unused);
 
 /*
  * The region whose [base, base + size] holds addr, end included so that an
