@@ -17,12 +17,10 @@
 
 /*
  * Process-wide state, documented in docs/DESIGN.md: the registry of threads
- * that have read guest memory, and the epoch counter. One registry for all
- * handles keeps the per-thread cost to one record, found with one
- * %fs-relative load.
+ * that have read guest memory. One registry for all handles keeps the
+ * per-thread cost to one record, found with one %fs-relative load.
  */
-SQUIB_TLS_FAST _Thread_local struct squib_reader squib_reader_self;
-_Atomic uint64_t squib_global_epoch = 1;
+SQUIB_TLS_FAST _Thread_local struct squib_reader squib_reader_self = {.seq = READER_SLOW};
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct squib_reader *registry;
@@ -47,7 +45,7 @@ static bool membarrier_setup(void)
 }
 
 /* Every running thread of the process executes a full barrier before this
- * returns: pairs with the compiler-only barrier of light readers. */
+ * returns: pairs with the compiler-only barrier of readers on the fast path. */
 static void heavy_barrier(void)
 {
 	if (membarrier_ready && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0)
@@ -76,6 +74,7 @@ static void reader_unregister(void *arg)
 		reader->next->pprev = reader->pprev;
 	pthread_mutex_unlock(&registry_lock);
 	reader->registered = false;
+	atomic_store_explicit(&reader->seq, READER_SLOW, memory_order_relaxed);
 }
 
 /* fork(): the registry must be consistent in the child, where only the
@@ -132,7 +131,6 @@ bool squib_reader_register(struct squib_reader *reader)
 	squib_epoch_init();
 	if (!exit_key_ready || squib_host_key_set(exit_key, reader) != 0)
 		return false;
-	reader->light = membarrier_ready;
 	pthread_mutex_lock(&registry_lock);
 	reader->next = registry;
 	reader->pprev = &registry;
@@ -141,18 +139,25 @@ bool squib_reader_register(struct squib_reader *reader)
 	registry = reader;
 	pthread_mutex_unlock(&registry_lock);
 	reader->registered = true;
+	/* Not inside a section here: the fast path may take over. */
+	atomic_store_explicit(&reader->seq, membarrier_ready ? 0 : READER_SLOW,
+			      memory_order_relaxed);
 	return true;
 }
 
-static void wait_for_reader(const struct squib_reader *reader, uint64_t retired_epoch)
+static void wait_for_reader(const struct squib_reader *reader)
 {
-	for (unsigned spins = 0;; spins++) {
-		uint64_t seen = atomic_load_explicit(&reader->epoch, memory_order_acquire);
+	/* seq_cst: with membarrier any order would do; without it, this load
+	 * and the table store before it are the writer's half of the Dekker
+	 * pairing with the reader's seq_cst exchange. */
+	uint64_t seen = atomic_load_explicit(&reader->seq, memory_order_seq_cst);
 
-		/* 0: outside; above retired_epoch: entered after the new table
-		 * was published, so it cannot hold the old one. */
-		if (seen == 0 || seen > retired_epoch)
-			return;
+	if (!(seen & READER_INSIDE))
+		return;
+	/* Inside: wait for this section to end. Any change will do; a new
+	 * section loads the new table. */
+	for (unsigned spins = 0; atomic_load_explicit(&reader->seq, memory_order_seq_cst) == seen;
+	     spins++) {
 		if (spins >= 64)
 			sched_yield();
 	}
@@ -160,14 +165,9 @@ static void wait_for_reader(const struct squib_reader *reader, uint64_t retired_
 
 void squib_epoch_synchronize(void)
 {
-	/* seq_cst: ordered after the table store that preceded it, and the
-	 * increment readers pair with in reader_enter(). */
-	uint64_t retired_epoch =
-	    atomic_fetch_add_explicit(&squib_global_epoch, 1, memory_order_seq_cst);
-
 	heavy_barrier();
 	pthread_mutex_lock(&registry_lock);
 	for (const struct squib_reader *reader = registry; reader; reader = reader->next)
-		wait_for_reader(reader, retired_epoch);
+		wait_for_reader(reader);
 	pthread_mutex_unlock(&registry_lock);
 }

@@ -247,8 +247,8 @@ squib_status_t squib_mem_find_region(const squib_mem_t *mem, squib_gpa_t addr,
 
 	if (status != SQUIB_OK)
 		return status;
-	region = table_lookup(access_begin(mem, &guard), addr.raw);
-	if (region && region_holds(region, addr.raw, 1))
+	if (table_lookup(access_begin(mem, &guard), addr.raw, &region) &&
+	    region_holds(region, addr.raw, 1))
 		info_fill(info, region);
 	else
 		region = NULL;

@@ -28,18 +28,19 @@ struct squib_mem {
 /* How a thread is allowed to look at mem->table. */
 struct access_guard {
 	struct squib_reader *reader; /* NULL: holding mem->lock instead */
-	uint64_t saved;
+	uint64_t seq;
 };
 
 void squib_mem_lock_for_access(const squib_mem_t *mem);
 void squib_mem_unlock_for_access(const squib_mem_t *mem);
 
 /* Starts looking at the handle's current table, which stays valid until
- * access_end(). Takes no lock and writes no shared memory unless the thread
- * cannot join the epoch protocol. */
+ * access_end(), from any thread state (the slow paths; the access fast path
+ * uses reader_enter_fast). Takes no lock and writes no shared memory unless
+ * the thread cannot join the protocol. */
 static inline const struct table *access_begin(const squib_mem_t *mem, struct access_guard *guard)
 {
-	guard->reader = reader_enter(&guard->saved);
+	guard->reader = reader_enter(&guard->seq);
 	if (SQUIB_UNLIKELY(!guard->reader))
 		squib_mem_lock_for_access(mem);
 	/* seq_cst: the load a reader orders after announcing its epoch; pairs
@@ -50,7 +51,7 @@ static inline const struct table *access_begin(const squib_mem_t *mem, struct ac
 static inline void access_end(const squib_mem_t *mem, struct access_guard *guard)
 {
 	if (SQUIB_LIKELY(guard->reader))
-		reader_exit(guard->reader, guard->saved);
+		reader_exit(guard->reader, guard->seq);
 	else
 		squib_mem_unlock_for_access(mem);
 }

@@ -27,7 +27,8 @@ static struct table *table_alloc(size_t count, struct table **spare, struct regi
 	if (count > TABLE_MAX_REGIONS)
 		return NULL;
 	*buckets = bucket_count(count);
-	if (__builtin_mul_overflow(count, sizeof(struct region) + sizeof(uint32_t), &part) ||
+	/* count + 1 regions: room for the empty table's sentinel. */
+	if (__builtin_mul_overflow(count + 1, sizeof(struct region) + sizeof(uint32_t), &part) ||
 	    __builtin_add_overflow(bytes, part, &bytes) ||
 	    __builtin_mul_overflow(*buckets + 1, sizeof(uint32_t), &part) ||
 	    __builtin_add_overflow(bytes, part, &bytes))
@@ -46,7 +47,7 @@ static struct table *table_alloc(size_t count, struct table **spare, struct regi
 			return NULL;
 	}
 	*regions = (struct region *)(table + 1);
-	*by_slot = (uint32_t *)(*regions + count);
+	*by_slot = (uint32_t *)(*regions + (count ? count : 1));
 	*bucket_first = *by_slot + count;
 	table->count = count;
 	table->capacity = capacity;
@@ -81,8 +82,11 @@ static void table_index(struct table *table, uint32_t *bucket_first, size_t buck
 		while (bucket <= last)
 			bucket_first[bucket++] = (uint32_t)i;
 	}
+	/* Buckets past the last region's end are never looked up, but the
+	 * last reached one reads its successor as the end of its search
+	 * range: clamp it to a valid index so that the lookup needs no check. */
 	while (bucket <= buckets)
-		bucket_first[bucket++] = (uint32_t)count;
+		bucket_first[bucket++] = (uint32_t)(count ? count - 1 : 0);
 }
 
 struct table *table_new_empty(void)
@@ -92,8 +96,12 @@ struct table *table_new_empty(void)
 	size_t buckets;
 	struct table *table = table_alloc(0, NULL, &regions, &by_slot, &bucket_first, &buckets);
 
-	if (table)
+	if (table) {
+		/* Only address 0 passes the empty table's span check, and the
+		 * sentinel's base is above it: every lookup misses. */
+		regions[0] = (struct region){.base = UINT64_MAX, .size = 0};
 		table_index(table, bucket_first, buckets);
+	}
 	return table;
 }
 

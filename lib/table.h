@@ -42,7 +42,9 @@ struct table {
 	size_t count;		      /* number of regions */
 	const uint32_t *bucket_first; /* [buckets + 1] */
 	const uint32_t *by_slot;      /* [count] region indices sorted by slot */
-	const struct region *regions; /* [count] sorted by base */
+	/* [count] sorted by base; an empty table holds one sentinel that no
+	 * address matches, so that table_lookup() needs no count check. */
+	const struct region *regions;
 	/* One reference for being published or retiring, one per foreach
 	 * in progress; the last to drop it frees the table. */
 	_Atomic size_t refs;
@@ -81,43 +83,52 @@ struct table *table_with_remove(const struct table *table, const struct region *
 void table_recycle(struct table **spare, struct table *unused);
 
 /*
- * The region whose [base, base + size] holds addr, end included so that an
- * empty access just past a region's last byte finds it, or NULL.
+ * Finds the one region that may hold addr: the last one whose base is at or
+ * below addr, when there is one. It may still not hold addr (a gap, or addr
+ * below every base), which region_holds() tells: see there why a region
+ * above addr is rejected too. False only when addr is outside the table's
+ * span. (A bool rather than a NULL return, which the compiler would test
+ * again after the pointer arithmetic.)
  */
-static inline const struct region *table_lookup(const struct table *table, uint64_t addr)
+static inline bool table_lookup(const struct table *table, uint64_t addr,
+				const struct region **region)
 {
 	/* Unsigned: an addr below lo wraps to a huge offset and is rejected
 	 * with the addresses above the last region. */
 	uint64_t offset = addr - table->lo;
 	size_t bucket, first, last;
 
-	if (SQUIB_UNLIKELY(offset > table->span || table->count == 0))
-		return NULL;
+	if (SQUIB_UNLIKELY(offset > table->span))
+		return false;
 	bucket = (size_t)(offset >> table->shift);
 	first = table->bucket_first[bucket];
-	last = table->bucket_first[bucket + 1];
-	if (last >= table->count)
-		last = table->count - 1;
-	/* The last region in [first, last] with base <= addr. */
-	for (size_t n = last - first + 1; n > 1;) {
-		size_t half = n / 2;
+	last = table->bucket_first[bucket + 1]; /* < count: see table_index() */
+	/* Usually first == last: one region per bucket. */
+	while (first < last) {
+		size_t mid = first + (last - first + 1) / 2;
 
-		first = table->regions[first + half].base <= addr ? first + half : first;
-		n -= half;
+		if (table->regions[mid].base <= addr)
+			first = mid;
+		else
+			last = mid - 1;
 	}
-	return table->regions[first].base <= addr ? &table->regions[first] : NULL;
+	*region = &table->regions[first];
+	return true;
 }
 
 /*
  * The one place a guest-controlled (addr, len) is checked against a region:
  * [addr, addr + len) lies inside [base, base + size) exactly when
- * base <= addr, offset = addr - base <= size and len <= size - offset. Each
- * step is a subtraction that cannot wrap given the ones before it, so no
- * addr or len, however close to 2^64, slips through.
+ * offset = addr - base <= size and len <= size - offset. The second
+ * subtraction cannot wrap given the first comparison, so no addr or len,
+ * however close to 2^64, slips through. An addr below base needs no test of
+ * its own: the offset then wraps to 2^64 - (base - addr), which exceeds size
+ * because every region has base + size <= UINT64_MAX (the empty table's
+ * sentinel, base UINT64_MAX, is only ever asked about address 0).
  */
 static inline bool region_holds(const struct region *region, uint64_t addr, uint64_t len)
 {
-	uint64_t offset = addr - region->base; /* lookup ensured base <= addr */
+	uint64_t offset = addr - region->base;
 
 	return offset <= region->size && len <= region->size - offset;
 }
