@@ -125,7 +125,9 @@ static inline bool translate(const struct table *table, uint64_t addr, uint64_t 
 {
 	const struct region *region;
 
-	if (SQUIB_UNLIKELY(!table_lookup(table, addr, &region) || !region_holds(region, addr, len)))
+	if (SQUIB_UNLIKELY(!table_lookup(table, addr, &region) ||
+			   !region_holds(region, addr, len)) &&
+	    (len != 0 || !table_lookup_end(table, addr, &region)))
 		return false;
 	*host = region->host + (addr - region->base);
 	return true;

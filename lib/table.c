@@ -19,7 +19,7 @@ static size_t bucket_count(size_t count)
 /* One allocation holds the header and its three arrays, so a table is
  * freed with one call and a failed build has one thing to undo. */
 static struct table *table_alloc(size_t count, struct table **spare, struct region **regions,
-				 uint32_t **by_slot, uint32_t **bucket_first, size_t *buckets)
+				 uint32_t **by_slot, struct bucket **bucket_array, size_t *buckets)
 {
 	size_t bytes = sizeof(struct table), part, capacity;
 	struct table *table;
@@ -27,10 +27,11 @@ static struct table *table_alloc(size_t count, struct table **spare, struct regi
 	if (count > TABLE_MAX_REGIONS)
 		return NULL;
 	*buckets = bucket_count(count);
-	/* count + 1 regions: room for the empty table's sentinel. */
-	if (__builtin_mul_overflow(count + 1, sizeof(struct region) + sizeof(uint32_t), &part) ||
+	/* count + 1 regions: room for the empty table's sentinel. The bucket
+	 * array comes first, right after the header, for its alignment. */
+	if (__builtin_mul_overflow(*buckets, sizeof(struct bucket), &part) ||
 	    __builtin_add_overflow(bytes, part, &bytes) ||
-	    __builtin_mul_overflow(*buckets + 1, sizeof(uint32_t), &part) ||
+	    __builtin_mul_overflow(count + 1, sizeof(struct region) + sizeof(uint32_t), &part) ||
 	    __builtin_add_overflow(bytes, part, &bytes))
 		return NULL;
 	if (spare && *spare && (*spare)->capacity >= bytes) {
@@ -46,22 +47,22 @@ static struct table *table_alloc(size_t count, struct table **spare, struct regi
 		if (!table)
 			return NULL;
 	}
-	*regions = (struct region *)(table + 1);
+	*bucket_array = (struct bucket *)(table + 1);
+	*regions = (struct region *)(*bucket_array + *buckets);
 	*by_slot = (uint32_t *)(*regions + (count ? count : 1));
-	*bucket_first = *by_slot + count;
 	table->count = count;
 	table->capacity = capacity;
 	table->regions = *regions;
 	table->by_slot = *by_slot;
-	table->bucket_first = *bucket_first;
+	table->buckets = *bucket_array;
 	atomic_init(&table->refs, 1);
 	return table;
 }
 
-static void table_index(struct table *table, uint32_t *bucket_first, size_t buckets)
+static void table_index(struct table *table, struct bucket *bucket_array, size_t buckets)
 {
 	const struct region *regions = table->regions;
-	size_t count = table->count, bucket = 0;
+	size_t count = table->count, first = 0, last = 0;
 
 	table->lo = count ? regions[0].base : 0;
 	table->span = count ? regions[count - 1].base + regions[count - 1].size - table->lo : 0;
@@ -69,38 +70,43 @@ static void table_index(struct table *table, uint32_t *bucket_first, size_t buck
 	while ((table->span >> table->shift) >= buckets)
 		table->shift++;
 
-	/* bucket_first[b]: the first region whose [base, end] reaches the
-	 * bucket's first address, lo + (b << shift). Region i reaches every
-	 * bucket up to (end_i - lo) >> shift, which cannot overflow since
-	 * end_i - lo <= span. The regions a lookup in bucket b must consider
-	 * all sit between bucket_first[b] and bucket_first[b + 1]: ends ascend
-	 * with bases because regions do not overlap. */
-	for (size_t i = 0; i < count; i++) {
-		uint64_t end = regions[i].base + regions[i].size;
-		size_t last = (size_t)((end - table->lo) >> table->shift);
+	/* Bucket b covers [start, next) with start = lo + (b << shift). Its
+	 * candidates run from the first region whose end is past start to the
+	 * last whose base is before next: a region holding an address of the
+	 * bucket is one of them, and both bounds only grow with b. first is
+	 * clamped to a valid index; when it passes last the bucket lies in a
+	 * gap, and whichever candidate the lookup returns, region_holds()
+	 * refuses it. */
+	for (size_t b = 0; b < buckets; b++) {
+		uint64_t start = UINT64_MAX, next = UINT64_MAX;
+		bool next_overflows = true;
 
-		while (bucket <= last)
-			bucket_first[bucket++] = (uint32_t)i;
+		if (b <= (UINT64_MAX >> table->shift) &&
+		    !__builtin_add_overflow(table->lo, (uint64_t)b << table->shift, &start))
+			next_overflows =
+			    __builtin_add_overflow(start, (uint64_t)1 << table->shift, &next);
+		while (first + 1 < count && regions[first].base + regions[first].size <= start)
+			first++;
+		while (last + 1 < count && (next_overflows || regions[last + 1].base < next))
+			last++;
+		bucket_array[b].first = (uint32_t)first;
+		bucket_array[b].last = (uint32_t)last;
 	}
-	/* Buckets past the last region's end are never looked up, but the
-	 * last reached one reads its successor as the end of its search
-	 * range: clamp it to a valid index so that the lookup needs no check. */
-	while (bucket <= buckets)
-		bucket_first[bucket++] = (uint32_t)(count ? count - 1 : 0);
 }
 
 struct table *table_new_empty(void)
 {
 	struct region *regions;
-	uint32_t *by_slot, *bucket_first;
+	uint32_t *by_slot;
+	struct bucket *bucket_array;
 	size_t buckets;
-	struct table *table = table_alloc(0, NULL, &regions, &by_slot, &bucket_first, &buckets);
+	struct table *table = table_alloc(0, NULL, &regions, &by_slot, &bucket_array, &buckets);
 
 	if (table) {
 		/* Only address 0 passes the empty table's span check, and the
 		 * sentinel's base is above it: every lookup misses. */
 		regions[0] = (struct region){.base = UINT64_MAX, .size = 0};
-		table_index(table, bucket_first, buckets);
+		table_index(table, bucket_array, buckets);
 	}
 	return table;
 }
@@ -197,10 +203,11 @@ struct table *table_with_insert(const struct table *table, size_t insert_at,
 				const struct region *region, struct table **spare)
 {
 	struct region *regions;
-	uint32_t *by_slot, *bucket_first;
+	uint32_t *by_slot;
+	struct bucket *bucket_array;
 	size_t buckets, slot_at;
 	struct table *grown =
-	    table_alloc(table->count + 1, spare, &regions, &by_slot, &bucket_first, &buckets);
+	    table_alloc(table->count + 1, spare, &regions, &by_slot, &bucket_array, &buckets);
 
 	if (!grown)
 		return NULL;
@@ -215,7 +222,7 @@ struct table *table_with_insert(const struct table *table, size_t insert_at,
 	copy_indices_shifted_up(by_slot + slot_at + 1, table->by_slot + slot_at,
 				table->count - slot_at, (uint32_t)insert_at);
 
-	table_index(grown, bucket_first, buckets);
+	table_index(grown, bucket_array, buckets);
 	return grown;
 }
 
@@ -223,11 +230,12 @@ struct table *table_with_remove(const struct table *table, const struct region *
 				struct table **spare)
 {
 	struct region *regions;
-	uint32_t *by_slot, *bucket_first;
+	uint32_t *by_slot;
+	struct bucket *bucket_array;
 	size_t buckets, slot_at;
 	size_t removed = (size_t)(region - table->regions);
 	struct table *shrunk =
-	    table_alloc(table->count - 1, spare, &regions, &by_slot, &bucket_first, &buckets);
+	    table_alloc(table->count - 1, spare, &regions, &by_slot, &bucket_array, &buckets);
 
 	if (!shrunk)
 		return NULL;
@@ -238,6 +246,6 @@ struct table *table_with_remove(const struct table *table, const struct region *
 	copy_indices_shifted_down(by_slot, table->by_slot, slot_at, (uint32_t)removed);
 	copy_indices_shifted_down(by_slot + slot_at, table->by_slot + slot_at + 1,
 				  table->count - slot_at - 1, (uint32_t)removed);
-	table_index(shrunk, bucket_first, buckets);
+	table_index(shrunk, bucket_array, buckets);
 	return shrunk;
 }

@@ -35,16 +35,24 @@ struct region {
 	squib_prot_t prot;
 };
 
+/* The regions a lookup in one bucket must consider: the first whose end is
+ * past the bucket's first address, and the last whose base is before the
+ * bucket's end. Read with one 8-byte load. */
+struct bucket {
+	uint32_t first;
+	uint32_t last;
+};
+
 struct table {
 	uint64_t lo;		      /* base of the first region */
 	uint64_t span;		      /* end of the last region - lo */
 	unsigned shift;		      /* bucket of addr: (addr - lo) >> shift */
 	size_t count;		      /* number of regions */
-	const uint32_t *bucket_first; /* [buckets + 1] */
-	const uint32_t *by_slot;      /* [count] region indices sorted by slot */
+	const struct bucket *buckets; /* a power of two of them, at least 2 */
 	/* [count] sorted by base; an empty table holds one sentinel that no
 	 * address matches, so that table_lookup() needs no count check. */
 	const struct region *regions;
+	const uint32_t *by_slot; /* [count] region indices sorted by slot */
 	/* One reference for being published or retiring, one per foreach
 	 * in progress; the last to drop it frees the table. */
 	_Atomic size_t refs;
@@ -83,12 +91,13 @@ struct table *table_with_remove(const struct table *table, const struct region *
 void table_recycle(struct table **spare, struct table *unused);
 
 /*
- * Finds the one region that may hold addr: the last one whose base is at or
- * below addr, when there is one. It may still not hold addr (a gap, or addr
- * below every base), which region_holds() tells: see there why a region
- * above addr is rejected too. False only when addr is outside the table's
- * span. (A bool rather than a NULL return, which the compiler would test
- * again after the pointer arithmetic.)
+ * Finds the one region that may hold addr: the last region of its bucket
+ * whose base is at or below addr, when there is one. The caller's
+ * region_holds() tells whether it does hold addr (see there why a region
+ * above addr is rejected too). False only when addr is outside the table's
+ * span. An empty access just past a region's end may find the next region
+ * instead, see table_lookup_end(). (A bool rather than a NULL return, which
+ * the compiler would test again after the pointer arithmetic.)
  */
 static inline bool table_lookup(const struct table *table, uint64_t addr,
 				const struct region **region)
@@ -96,23 +105,21 @@ static inline bool table_lookup(const struct table *table, uint64_t addr,
 	/* Unsigned: an addr below lo wraps to a huge offset and is rejected
 	 * with the addresses above the last region. */
 	uint64_t offset = addr - table->lo;
-	size_t bucket, first, last;
+	struct bucket bucket;
 
 	if (SQUIB_UNLIKELY(offset > table->span))
 		return false;
-	bucket = (size_t)(offset >> table->shift);
-	first = table->bucket_first[bucket];
-	last = table->bucket_first[bucket + 1]; /* < count: see table_index() */
+	bucket = table->buckets[offset >> table->shift];
 	/* Usually first == last: one region per bucket. */
-	while (first < last) {
-		size_t mid = first + (last - first + 1) / 2;
+	while (bucket.first < bucket.last) {
+		uint32_t mid = bucket.first + (bucket.last - bucket.first + 1) / 2;
 
 		if (table->regions[mid].base <= addr)
-			first = mid;
+			bucket.first = mid;
 		else
-			last = mid - 1;
+			bucket.last = mid - 1;
 	}
-	*region = &table->regions[first];
+	*region = &table->regions[bucket.first];
 	return true;
 }
 
@@ -131,6 +138,17 @@ static inline bool region_holds(const struct region *region, uint64_t addr, uint
 	uint64_t offset = addr - region->base;
 
 	return offset <= region->size && len <= region->size - offset;
+}
+
+/*
+ * For an empty access at addr: the region whose end is exactly addr, which
+ * table_lookup() can miss when a bucket starts just there. The contract
+ * lets an empty access sit at a region's end.
+ */
+static inline bool table_lookup_end(const struct table *table, uint64_t addr,
+				    const struct region **region)
+{
+	return addr != 0 && table_lookup(table, addr - 1, region) && region_holds(*region, addr, 0);
 }
 
 #endif

@@ -263,6 +263,47 @@ START_TEST(rule4_len_zero_in_region_succeeds)
 }
 END_TEST
 
+/* An empty access at any region's end succeeds, whatever the layout: the
+ * lookup index cuts the span into buckets, and an end that falls exactly on
+ * a bucket's start is found by a different path than one inside a bucket. */
+START_TEST(rule4_len_zero_at_every_region_end)
+{
+	uint64_t state = 0x9e3779b97f4a7c15ull;
+
+	for (unsigned layout = 0; layout < 300; layout++) {
+		squib_mem_t *mem = test_mem_new();
+		uint64_t bases[48], ends[48], cursor;
+		unsigned count = 1 + layout % 48;
+
+		state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+		cursor = (state & 0xff) << (state >> 60);
+		for (unsigned i = 0; i < count; i++) {
+			uint64_t size, gap;
+
+			state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+			/* Sizes and gaps of powers of two and odd lengths, gaps of
+			 * zero (adjacent regions) included. */
+			size = (state & 1) ? (uint64_t)1 << (state >> 1 & 15)
+					   : 1 + (state >> 8 & 0x3fff);
+			gap = (state >> 20 & 3) == 0 ? 0 : (uint64_t)1 << (state >> 24 & 15);
+			bases[i] = cursor;
+			ends[i] = cursor + size;
+			test_add(mem, bases[i], size, i);
+			cursor = ends[i] + gap;
+		}
+		for (unsigned i = 0; i < count; i++) {
+			CK_OK(squib_mem_read(mem, SQUIB_GPA(ends[i]), NULL, 0));
+			CK_OK(squib_mem_write(mem, SQUIB_GPA(ends[i]), NULL, 0));
+			CK_OK(squib_mem_read(mem, SQUIB_GPA(bases[i]), NULL, 0));
+			if (i + 1 == count || ends[i] + 1 < bases[i + 1])
+				CK_STATUS(squib_mem_read(mem, SQUIB_GPA(ends[i] + 1), NULL, 0),
+					  SQUIB_E_OUT_OF_RANGE);
+		}
+		squib_mem_free(mem);
+	}
+}
+END_TEST
+
 START_TEST(rule4_len_zero_outside_fails)
 {
 	squib_mem_t *mem = test_mem_new();
@@ -593,6 +634,7 @@ static Suite *access_suite(void)
 	tcase_add_test(rule2, rule2_straddling_adjacent_regions_fails);
 	tcase_add_test(rule3, rule3_overflow_is_out_of_range);
 	tcase_add_test(rule4, rule4_len_zero_in_region_succeeds);
+	tcase_add_test(rule4, rule4_len_zero_at_every_region_end);
 	tcase_add_test(rule4, rule4_len_zero_outside_fails);
 	tcase_add_test(rule4, rule4_null_arguments);
 	tcase_add_test(rule5, rule5_little_endian_layout);

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal, test-only: fault injection into the host requests of lib/host.c.
+ *
+ * Compiled only into the squibcore_faulty test library (built with
+ * SQUIB_FAULT_INJECTION); the shipped libraries contain none of it and export
+ * nothing new. A test arms a countdown, "fail the Nth host request from now",
+ * calls a public function and checks that the failure is reported and
+ * harmless; the request counter tells it when N went past the last request
+ * the call makes, so that every failure point is visited exactly once.
+ */
+#ifndef SQUIB_LIB_FAULT_H
+#define SQUIB_LIB_FAULT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The host requests lib/host.c makes, one bit each. */
+enum squib_fault_kind {
+	SQUIB_FAULT_ALLOC = 1u << 0,	     /* squib_host_alloc */
+	SQUIB_FAULT_ALLOC_ALIGNED = 1u << 1, /* squib_host_alloc_aligned */
+	SQUIB_FAULT_MAP = 1u << 2,	     /* squib_host_map */
+	SQUIB_FAULT_KEY_CREATE = 1u << 3,    /* squib_host_key_create */
+	SQUIB_FAULT_KEY_SET = 1u << 4,	     /* squib_host_key_set */
+	SQUIB_FAULT_ALL = (1u << 5) - 1
+};
+
+/* Resets the counters and arms the injector: the nth request (1 = the next
+ * one) whose kind is in kinds fails, and with sticky every later one of
+ * those kinds too. nth == 0 only counts. Requests of other kinds are neither
+ * counted nor failed. Safe from any thread; meant to be called while no
+ * other thread makes host requests. */
+void squib_fault_arm(unsigned kinds, uint64_t nth, bool sticky);
+
+/* Disarms the injector: every request succeeds again. Counters are kept. */
+void squib_fault_disarm(void);
+
+/* Requests of the armed kinds made since squib_fault_arm(), failed or not. */
+uint64_t squib_fault_requests(void);
+
+/* Requests failed on purpose since squib_fault_arm(). */
+uint64_t squib_fault_injected(void);
+
+/* The kind of the most recent failed request, 0 if none. */
+unsigned squib_fault_last_kind(void);
+
+/* Host memory the library holds right now: blocks from squib_host_alloc*
+ * not yet freed, and mappings not yet unmapped. Counted whether or not the
+ * injector is armed, so a test can prove that a failed call leaked neither
+ * (valgrind does not track mappings). */
+int64_t squib_fault_live_blocks(void);
+int64_t squib_fault_live_mappings(void);
+
+/* Called by lib/host.c before each request: true if this one must fail. */
+bool squib_fault_hit(enum squib_fault_kind kind);
+
+/* Called by lib/host.c after a block or mapping was obtained (+1) or given
+ * back (-1). */
+void squib_fault_count_block(int delta);
+void squib_fault_count_mapping(int delta);
+
+#endif
