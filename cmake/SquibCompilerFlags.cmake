@@ -34,6 +34,17 @@ endif()
 
 if(SQUIB_HARDENING)
 	target_compile_options(squib_build_flags INTERFACE -fstack-protector-strong)
+	# Beyond Debian 12's defaults, what Ubuntu, Fedora and Debian 13 build
+	# with: stack-clash probing of large frames, and CET landing pads
+	# (endbr64) on x86. Both cost next to nothing on the access path.
+	include(CheckCCompilerFlag)
+	foreach(flag -fstack-clash-protection -fcf-protection=full)
+		string(MAKE_C_IDENTIFIER "SQUIB_HAS${flag}" var)
+		check_c_compiler_flag(${flag} ${var})
+		if(${var})
+			target_compile_options(squib_build_flags INTERFACE ${flag})
+		endif()
+	endforeach()
 	if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
 		target_link_options(squib_build_flags INTERFACE
 			-Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack)
