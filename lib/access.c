@@ -117,9 +117,9 @@ static void copy_to_guest(uint8_t *host, const void *buf, size_t len, uint64_t v
 /*
  * Finds the host memory of [addr, addr + len) in the table a read section
  * holds; false when the request is not wholly inside one region. Every
- * access, fast or slow, is checked here. (A bool and an out-parameter
- * rather than a NULL return: the compiler cannot know that host + offset
- * is never NULL and would test it again.)
+ * access is checked here (the fast path's variant below only refuses more).
+ * (A bool and an out-parameter rather than a NULL return: the compiler
+ * cannot know that host + offset is never NULL and would test it again.)
  */
 static inline bool translate(const struct table *table, uint64_t addr, uint64_t len, uint8_t **host)
 {
@@ -128,6 +128,21 @@ static inline bool translate(const struct table *table, uint64_t addr, uint64_t 
 	if (SQUIB_UNLIKELY(!table_lookup(table, addr, &region) ||
 			   !region_holds(region, addr, len)) &&
 	    (len != 0 || !table_lookup_end(table, addr, &region)))
+		return false;
+	*host = region->host + (addr - region->base);
+	return true;
+}
+
+/* translate() for the fast path: false also when addr's bucket holds
+ * several candidate regions, and for an empty access at a region's end;
+ * the slow path, which the caller takes then, handles both. */
+static inline bool translate_fast(const struct table *table, uint64_t addr, uint64_t len,
+				  uint8_t **host)
+{
+	const struct region *region;
+
+	if (SQUIB_UNLIKELY(!table_lookup_single(table, addr, &region) ||
+			   !region_holds(region, addr, len)))
 		return false;
 	*host = region->host + (addr - region->base);
 	return true;
@@ -164,9 +179,13 @@ SQUIB_COLD static squib_status_t fail_arguments(const char *caller, const void *
 	return squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: bad arguments", caller);
 }
 
-/* The whole of a read, for every case the fast path leaves: see the top. */
-SQUIB_COLD static squib_status_t read_slow(const squib_mem_t *mem, const char *caller,
-					   uint64_t addr, void *buf, size_t len, unsigned width)
+/*
+ * The slow paths: the whole of a call, for every case the fast path leaves
+ * (see the top). Their parameters start as the public functions' do, so
+ * that the fast path reaches them with a jump and keeps no stack frame.
+ */
+SQUIB_COLD static squib_status_t read_slow(const squib_mem_t *mem, uint64_t addr, void *buf,
+					   size_t len, unsigned width, const char *caller)
 {
 	struct access_guard guard;
 	uint8_t *host;
@@ -181,10 +200,9 @@ SQUIB_COLD static squib_status_t read_slow(const squib_mem_t *mem, const char *c
 	return inside ? SQUIB_OK : fail_out_of_range(addr, len);
 }
 
-/* The whole of a write: buf for a plain copy, value for a typed one. */
-SQUIB_COLD static squib_status_t write_slow(squib_mem_t *mem, const char *caller, uint64_t addr,
-					    const void *buf, size_t len, uint64_t value,
-					    unsigned width)
+/* buf for a plain copy (width 0), value for a typed one. */
+static squib_status_t write_any(squib_mem_t *mem, uint64_t addr, const void *buf, size_t len,
+				uint64_t value, unsigned width, const char *caller)
 {
 	struct access_guard guard;
 	uint8_t *host;
@@ -199,6 +217,18 @@ SQUIB_COLD static squib_status_t write_slow(squib_mem_t *mem, const char *caller
 	return inside ? SQUIB_OK : fail_out_of_range(addr, len);
 }
 
+SQUIB_COLD static squib_status_t write_slow(squib_mem_t *mem, uint64_t addr, const void *buf,
+					    size_t len, const char *caller)
+{
+	return write_any(mem, addr, buf, len, 0, 0, caller);
+}
+
+SQUIB_COLD static squib_status_t write_typed_slow(squib_mem_t *mem, uint64_t addr, uint64_t value,
+						  unsigned width, const char *caller)
+{
+	return write_any(mem, addr, NULL, width, value, width, caller);
+}
+
 squib_status_t squib_mem_read(const squib_mem_t *mem, squib_gpa_t addr, void *buf, size_t len)
 {
 	struct squib_reader *reader = &squib_reader_self;
@@ -207,14 +237,14 @@ squib_status_t squib_mem_read(const squib_mem_t *mem, squib_gpa_t addr, void *bu
 	if (SQUIB_LIKELY(mem && buf && reader_enter_fast(reader, &seq))) {
 		uint8_t *host;
 
-		if (SQUIB_LIKELY(translate(current_table(mem), addr.raw, len, &host))) {
+		if (SQUIB_LIKELY(translate_fast(current_table(mem), addr.raw, len, &host))) {
 			memcpy(buf, host, len);
 			reader_exit_fast(reader, seq);
 			return SQUIB_OK;
 		}
 		reader_exit_fast(reader, seq);
 	}
-	return read_slow(mem, __func__, addr.raw, buf, len, 0);
+	return read_slow(mem, addr.raw, buf, len, 0, __func__);
 }
 
 squib_status_t squib_mem_write(squib_mem_t *mem, squib_gpa_t addr, const void *buf, size_t len)
@@ -225,14 +255,14 @@ squib_status_t squib_mem_write(squib_mem_t *mem, squib_gpa_t addr, const void *b
 	if (SQUIB_LIKELY(mem && buf && reader_enter_fast(reader, &seq))) {
 		uint8_t *host;
 
-		if (SQUIB_LIKELY(translate(current_table(mem), addr.raw, len, &host))) {
+		if (SQUIB_LIKELY(translate_fast(current_table(mem), addr.raw, len, &host))) {
 			memcpy(host, buf, len);
 			reader_exit_fast(reader, seq);
 			return SQUIB_OK;
 		}
 		reader_exit_fast(reader, seq);
 	}
-	return write_slow(mem, __func__, addr.raw, buf, len, 0, 0);
+	return write_slow(mem, addr.raw, buf, len, __func__);
 }
 
 #define DEFINE_TYPED_ACCESS(bits, suffix)                                                          \
@@ -244,8 +274,8 @@ squib_status_t squib_mem_write(squib_mem_t *mem, squib_gpa_t addr, const void *b
 		uint64_t seq;                                                                      \
                                                                                                    \
 		if (SQUIB_LIKELY(mem && out && reader_enter_fast(reader, &seq))) {                 \
-			if (SQUIB_LIKELY(                                                          \
-				translate(current_table(mem), addr.raw, sizeof(*out), &host))) {   \
+			if (SQUIB_LIKELY(translate_fast(current_table(mem), addr.raw,              \
+							sizeof(*out), &host))) {                   \
 				uint##bits##_t value = load_le##bits(host);                        \
                                                                                                    \
 				reader_exit_fast(reader, seq);                                     \
@@ -254,7 +284,7 @@ squib_status_t squib_mem_write(squib_mem_t *mem, squib_gpa_t addr, const void *b
 			}                                                                          \
 			reader_exit_fast(reader, seq);                                             \
 		}                                                                                  \
-		return read_slow(mem, __func__, addr.raw, out, sizeof(*out), sizeof(*out));        \
+		return read_slow(mem, addr.raw, out, sizeof(*out), sizeof(*out), __func__);        \
 	}                                                                                          \
                                                                                                    \
 	squib_status_t squib_mem_write_u##bits##suffix(squib_mem_t *mem, squib_gpa_t addr,         \
@@ -265,16 +295,15 @@ squib_status_t squib_mem_write(squib_mem_t *mem, squib_gpa_t addr, const void *b
 		uint64_t seq;                                                                      \
                                                                                                    \
 		if (SQUIB_LIKELY(mem && reader_enter_fast(reader, &seq))) {                        \
-			if (SQUIB_LIKELY(                                                          \
-				translate(current_table(mem), addr.raw, sizeof(value), &host))) {  \
+			if (SQUIB_LIKELY(translate_fast(current_table(mem), addr.raw,              \
+							sizeof(value), &host))) {                  \
 				store_le##bits(host, value);                                       \
 				reader_exit_fast(reader, seq);                                     \
 				return SQUIB_OK;                                                   \
 			}                                                                          \
 			reader_exit_fast(reader, seq);                                             \
 		}                                                                                  \
-		return write_slow(mem, __func__, addr.raw, NULL, sizeof(value), value,             \
-				  sizeof(value));                                                  \
+		return write_typed_slow(mem, addr.raw, value, sizeof(value), __func__);            \
 	}
 
 DEFINE_TYPED_ACCESS(8, )

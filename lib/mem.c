@@ -48,8 +48,8 @@ void squib_mem_free(squib_mem_t *mem)
 	 * the only one left: every retired one was freed by its writer. */
 	table = atomic_load_explicit(&mem->table, memory_order_relaxed);
 	for (size_t i = 0; i < table->count; i++)
-		squib_host_unmap(table->regions[i].base, table->regions[i].size,
-				 table->regions[i].host);
+		squib_host_unmap(table_regions(table)[i].base, table_regions(table)[i].size,
+				 table_regions(table)[i].host);
 	table_free(table);
 	table_free(mem->spare);
 	pthread_mutex_destroy(&mem->lock);
@@ -297,7 +297,7 @@ int squib_mem_foreach_region(const squib_mem_t *mem, squib_region_cb cb, void *c
 	for (size_t i = 0; i < snapshot->count && result == 0; i++) {
 		squib_region_info_t info = SQUIB_REGION_INFO_INIT;
 
-		info_fill(&info, &snapshot->regions[i]);
+		info_fill(&info, &table_regions(snapshot)[i]);
 		result = cb(&info, ctx);
 	}
 	table_put(snapshot);

@@ -5,69 +5,72 @@
 #include "table.h"
 
 /* Enough buckets that a table of regions laid out evenly has about one
- * region per bucket: the next power of two at or above count, at least 2 so
- * that a shift below 64 always exists. */
+ * region per bucket: the next power of two at or above count, at least 2,
+ * plus one more for the span's very last address (an empty access at the
+ * end of the last region). */
 static size_t bucket_count(size_t count)
 {
 	size_t buckets = 2;
 
 	while (buckets < count)
 		buckets *= 2;
-	return buckets;
+	return buckets + 1;
 }
 
-/* One allocation holds the header and its three arrays, so a table is
- * freed with one call and a failed build has one thing to undo. */
+/* Lays out a table for count regions in *spare when that block is big
+ * enough, else in a new block: see struct table for the layout. */
 static struct table *table_alloc(size_t count, struct table **spare, struct region **regions,
-				 uint32_t **by_slot, struct bucket **bucket_array, size_t *buckets)
+				 uint32_t **by_slot, struct bucket **bucket_array)
 {
-	size_t bytes = sizeof(struct table), part, capacity;
+	size_t buckets = bucket_count(count), lead, bytes, part, capacity;
 	struct table *table;
+	void *block;
 
 	if (count > TABLE_MAX_REGIONS)
 		return NULL;
-	*buckets = bucket_count(count);
-	/* count + 1 regions: room for the empty table's sentinel. The bucket
-	 * array comes first, right after the header, for its alignment. */
-	if (__builtin_mul_overflow(*buckets, sizeof(struct bucket), &part) ||
-	    __builtin_add_overflow(bytes, part, &bytes) ||
+	/* count + 1 regions: room for the empty table's sentinel. */
+	if (__builtin_mul_overflow(buckets, sizeof(struct bucket), &lead) ||
+	    __builtin_add_overflow(lead, sizeof(struct table), &bytes) ||
 	    __builtin_mul_overflow(count + 1, sizeof(struct region) + sizeof(uint32_t), &part) ||
 	    __builtin_add_overflow(bytes, part, &bytes))
 		return NULL;
 	if (spare && *spare && (*spare)->capacity >= bytes) {
-		table = *spare;
+		block = (*spare)->block;
+		capacity = (*spare)->capacity;
 		*spare = NULL;
-		capacity = table->capacity;
 	} else {
 		/* Half again as much, so that growing one region at a time
 		 * allocates O(log n) times. */
 		if (__builtin_add_overflow(bytes, bytes / 2, &capacity))
 			capacity = bytes;
-		table = squib_host_alloc(capacity);
-		if (!table)
+		block = squib_host_alloc(capacity);
+		if (!block)
 			return NULL;
 	}
-	*bucket_array = (struct bucket *)(table + 1);
-	*regions = (struct region *)(*bucket_array + *buckets);
-	*by_slot = (uint32_t *)(*regions + (count ? count : 1));
+	*bucket_array = block;
+	table = (struct table *)(void *)(*bucket_array + buckets);
+	*regions = (struct region *)(void *)(table + 1);
+	*by_slot = (uint32_t *)(void *)(*regions + count + 1);
 	table->count = count;
-	table->capacity = capacity;
-	table->regions = *regions;
+	table->buckets = buckets;
 	table->by_slot = *by_slot;
-	table->buckets = *bucket_array;
+	table->block = block;
+	table->capacity = capacity;
 	atomic_init(&table->refs, 1);
 	return table;
 }
 
-static void table_index(struct table *table, struct bucket *bucket_array, size_t buckets)
+static void table_index(struct table *table, struct bucket *bucket_array)
 {
-	const struct region *regions = table->regions;
+	const struct region *regions = table_regions(table);
+	size_t buckets = table->buckets;
 	size_t count = table->count, first = 0, last = 0;
 
 	table->lo = count ? regions[0].base : 0;
 	table->span = count ? regions[count - 1].base + regions[count - 1].size - table->lo : 0;
 	table->shift = 0;
-	while ((table->span >> table->shift) >= buckets)
+	/* The largest bucket index, span >> shift, must be below buckets. */
+	while ((table->span >> table->shift) > buckets - 1)
 		table->shift++;
 
 	/* Bucket b covers [start, next) with start = lo + (b << shift). Its
@@ -89,9 +92,25 @@ static void table_index(struct table *table, struct bucket *bucket_array, size_t
 			first++;
 		while (last + 1 < count && (next_overflows || regions[last + 1].base < next))
 			last++;
-		bucket_array[b].first = (uint32_t)first;
-		bucket_array[b].last = (uint32_t)last;
+		/* Bucket b lives at index -1 - b from the header. */
+		bucket_array[buckets - 1 - b].first = (uint32_t)first;
+		bucket_array[buckets - 1 - b].last = (uint32_t)last;
 	}
+}
+
+uint32_t table_search(const struct table *table, uint64_t addr, struct bucket bucket)
+{
+	const struct region *regions = table_regions(table);
+
+	while (bucket.first < bucket.last) {
+		uint32_t mid = bucket.first + (bucket.last - bucket.first + 1) / 2;
+
+		if (regions[mid].base <= addr)
+			bucket.first = mid;
+		else
+			bucket.last = mid - 1;
+	}
+	return bucket.first;
 }
 
 struct table *table_new_empty(void)
@@ -99,21 +118,21 @@ struct table *table_new_empty(void)
 	struct region *regions;
 	uint32_t *by_slot;
 	struct bucket *bucket_array;
-	size_t buckets;
-	struct table *table = table_alloc(0, NULL, &regions, &by_slot, &bucket_array, &buckets);
+	struct table *table = table_alloc(0, NULL, &regions, &by_slot, &bucket_array);
 
 	if (table) {
 		/* Only address 0 passes the empty table's span check, and the
 		 * sentinel's base is above it: every lookup misses. */
 		regions[0] = (struct region){.base = UINT64_MAX, .size = 0};
-		table_index(table, bucket_array, buckets);
+		table_index(table, bucket_array);
 	}
 	return table;
 }
 
 void table_free(struct table *table)
 {
-	squib_host_free(table);
+	if (table)
+		squib_host_free(table->block);
 }
 
 void table_recycle(struct table **spare, struct table *unused)
@@ -142,20 +161,20 @@ const struct region *table_find_overlap(const struct table *table, uint64_t base
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (table->regions[mid].base < base)
+		if (table_regions(table)[mid].base < base)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	*insert_at = lo;
 	if (lo > 0) {
-		const struct region *before = &table->regions[lo - 1];
+		const struct region *before = &table_regions(table)[lo - 1];
 
 		if (before->base + before->size > base)
 			return before;
 	}
-	if (lo < table->count && table->regions[lo].base - base < size)
-		return &table->regions[lo];
+	if (lo < table->count && table_regions(table)[lo].base - base < size)
+		return &table_regions(table)[lo];
 	return NULL;
 }
 
@@ -167,7 +186,7 @@ static size_t slot_position(const struct table *table, uint32_t slot)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (table->regions[table->by_slot[mid]].slot < slot)
+		if (table_regions(table)[table->by_slot[mid]].slot < slot)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -179,8 +198,8 @@ const struct region *table_find_slot(const struct table *table, uint32_t slot)
 {
 	size_t at = slot_position(table, slot);
 
-	if (at < table->count && table->regions[table->by_slot[at]].slot == slot)
-		return &table->regions[table->by_slot[at]];
+	if (at < table->count && table_regions(table)[table->by_slot[at]].slot == slot)
+		return &table_regions(table)[table->by_slot[at]];
 	return NULL;
 }
 
@@ -205,15 +224,15 @@ struct table *table_with_insert(const struct table *table, size_t insert_at,
 	struct region *regions;
 	uint32_t *by_slot;
 	struct bucket *bucket_array;
-	size_t buckets, slot_at;
+	size_t slot_at;
 	struct table *grown =
-	    table_alloc(table->count + 1, spare, &regions, &by_slot, &bucket_array, &buckets);
+	    table_alloc(table->count + 1, spare, &regions, &by_slot, &bucket_array);
 
 	if (!grown)
 		return NULL;
-	memcpy(regions, table->regions, insert_at * sizeof(*regions));
+	memcpy(regions, table_regions(table), insert_at * sizeof(*regions));
 	regions[insert_at] = *region;
-	memcpy(regions + insert_at + 1, table->regions + insert_at,
+	memcpy(regions + insert_at + 1, table_regions(table) + insert_at,
 	       (table->count - insert_at) * sizeof(*regions));
 
 	slot_at = slot_position(table, region->slot);
@@ -222,7 +241,7 @@ struct table *table_with_insert(const struct table *table, size_t insert_at,
 	copy_indices_shifted_up(by_slot + slot_at + 1, table->by_slot + slot_at,
 				table->count - slot_at, (uint32_t)insert_at);
 
-	table_index(grown, bucket_array, buckets);
+	table_index(grown, bucket_array);
 	return grown;
 }
 
@@ -232,20 +251,20 @@ struct table *table_with_remove(const struct table *table, const struct region *
 	struct region *regions;
 	uint32_t *by_slot;
 	struct bucket *bucket_array;
-	size_t buckets, slot_at;
-	size_t removed = (size_t)(region - table->regions);
+	size_t slot_at;
+	size_t removed = (size_t)(region - table_regions(table));
 	struct table *shrunk =
-	    table_alloc(table->count - 1, spare, &regions, &by_slot, &bucket_array, &buckets);
+	    table_alloc(table->count - 1, spare, &regions, &by_slot, &bucket_array);
 
 	if (!shrunk)
 		return NULL;
-	memcpy(regions, table->regions, removed * sizeof(*regions));
-	memcpy(regions + removed, table->regions + removed + 1,
+	memcpy(regions, table_regions(table), removed * sizeof(*regions));
+	memcpy(regions + removed, table_regions(table) + removed + 1,
 	       (table->count - removed - 1) * sizeof(*regions));
 	slot_at = slot_position(table, region->slot);
 	copy_indices_shifted_down(by_slot, table->by_slot, slot_at, (uint32_t)removed);
 	copy_indices_shifted_down(by_slot + slot_at, table->by_slot + slot_at + 1,
 				  table->count - slot_at - 1, (uint32_t)removed);
-	table_index(shrunk, bucket_array, buckets);
+	table_index(shrunk, bucket_array);
 	return shrunk;
 }

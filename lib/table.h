@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <squib/prot.h>
 
@@ -43,21 +44,46 @@ struct bucket {
 	uint32_t last;
 };
 
+/*
+ * One allocation holds a table: its buckets, then this header, then the
+ * regions sorted by base, then the slot order. The buckets sit just before
+ * the header (bucket b at index -1 - b) and the regions just after it, so
+ * the lookup finds both at fixed offsets from the table pointer without
+ * loading a pointer first: on the read path every load counts, because it
+ * limits how many of the guest's cache misses the CPU can overlap.
+ */
 struct table {
-	uint64_t lo;		      /* base of the first region */
-	uint64_t span;		      /* end of the last region - lo */
-	unsigned shift;		      /* bucket of addr: (addr - lo) >> shift */
-	size_t count;		      /* number of regions */
-	const struct bucket *buckets; /* a power of two of them, at least 2 */
-	/* [count] sorted by base; an empty table holds one sentinel that no
-	 * address matches, so that table_lookup() needs no count check. */
-	const struct region *regions;
+	uint64_t lo;		 /* base of the first region */
+	uint64_t span;		 /* end of the last region - lo */
+	unsigned shift;		 /* bucket of addr: (addr - lo) >> shift */
+	size_t count;		 /* number of regions */
+	size_t buckets;		 /* a power of two, plus one for the span's last address */
 	const uint32_t *by_slot; /* [count] region indices sorted by slot */
 	/* One reference for being published or retiring, one per foreach
 	 * in progress; the last to drop it frees the table. */
 	_Atomic size_t refs;
-	size_t capacity; /* bytes of the block, header included */
+	void *block;	 /* the allocation, which starts with the buckets */
+	size_t capacity; /* bytes of the block */
 };
+
+/* [count] sorted by base; an empty table holds one sentinel that no address
+ * matches, so that table_lookup() needs no count check. */
+static inline const struct region *table_regions(const struct table *table)
+{
+	return (const struct region *)(const void *)(table + 1);
+}
+
+static inline struct bucket table_bucket(const struct table *table, uint64_t index)
+{
+	/* One 8-byte load rather than two 4-byte ones. */
+	const char *at = (const char *)table - (index + 1) * sizeof(struct bucket);
+	uint64_t both;
+	struct bucket bucket;
+
+	memcpy(&both, at, sizeof(both));
+	memcpy(&bucket, &both, sizeof(bucket));
+	return bucket;
+}
 
 /* The most regions a table holds: indices must fit its uint32_t arrays. */
 #define TABLE_MAX_REGIONS ((size_t)UINT32_MAX - 1)
@@ -90,6 +116,11 @@ struct table *table_with_remove(const struct table *table, const struct region *
  * the next build; frees the other. */
 void table_recycle(struct table **spare, struct table *unused);
 
+/* The last region of [bucket.first, bucket.last] whose base is at or below
+ * addr, or bucket.first if none is. */
+uint32_t table_search(const struct table *table, uint64_t addr, struct bucket bucket)
+    __attribute__((pure, noinline));
+
 /*
  * Finds the one region that may hold addr: the last region of its bucket
  * whose base is at or below addr, when there is one. The caller's
@@ -109,17 +140,31 @@ static inline bool table_lookup(const struct table *table, uint64_t addr,
 
 	if (SQUIB_UNLIKELY(offset > table->span))
 		return false;
-	bucket = table->buckets[offset >> table->shift];
-	/* Usually first == last: one region per bucket. */
-	while (bucket.first < bucket.last) {
-		uint32_t mid = bucket.first + (bucket.last - bucket.first + 1) / 2;
+	bucket = table_bucket(table, offset >> table->shift);
+	if (bucket.first < bucket.last)
+		bucket.first = table_search(table, addr, bucket);
+	*region = &table_regions(table)[bucket.first];
+	return true;
+}
 
-		if (table->regions[mid].base <= addr)
-			bucket.first = mid;
-		else
-			bucket.last = mid - 1;
-	}
-	*region = &table->regions[bucket.first];
+/*
+ * table_lookup() for the access fast path: also false when addr's bucket
+ * has several candidates, which the slow path then searches. Searching
+ * inline would make the fast path keep registers on the stack, and every
+ * load on that path counts (see access.c).
+ */
+static inline bool table_lookup_single(const struct table *table, uint64_t addr,
+				       const struct region **region)
+{
+	uint64_t offset = addr - table->lo;
+	struct bucket bucket;
+
+	if (SQUIB_UNLIKELY(offset > table->span))
+		return false;
+	bucket = table_bucket(table, offset >> table->shift);
+	if (SQUIB_UNLIKELY(bucket.first != bucket.last))
+		return false;
+	*region = &table_regions(table)[bucket.first];
 	return true;
 }
 
