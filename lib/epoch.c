@@ -145,6 +145,15 @@ bool squib_reader_register(struct squib_reader *reader)
 	return true;
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
 static void wait_for_reader(const struct squib_reader *reader)
 {
 	/* seq_cst: with membarrier any order would do; without it, this load
@@ -158,6 +167,8 @@ static void wait_for_reader(const struct squib_reader *reader)
 	 * section loads the new table. */
 	for (unsigned spins = 0; atomic_load_explicit(&reader->seq, memory_order_seq_cst) == seen;
 	     spins++) {
+		/* Each poll pulls the reader's line away from it: poll gently. */
+		cpu_relax();
 		if (spins >= 64)
 			sched_yield();
 	}

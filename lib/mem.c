@@ -7,6 +7,8 @@
 #include "host.h"
 #include "mem_internal.h"
 
+static void tables_reclaim_locked(squib_mem_t *mem);
+
 /* Size of squib_region_info_t as 0.2 shipped it; smaller is refused. */
 #define REGION_INFO_SIZE_0_2 (offsetof(squib_region_info_t, host_addr) + sizeof(void *))
 
@@ -33,6 +35,8 @@ squib_status_t squib_mem_new(squib_mem_t **out)
 		return squib_fail(SQUIB_E_NO_MEMORY, "cannot initialise the handle's mutex");
 	}
 	atomic_init(&mem->table, table);
+	mem->retired = NULL;
+	mem->retired_count = 0;
 	mem->spare = NULL;
 	*out = mem;
 	return SQUIB_OK;
@@ -44,8 +48,9 @@ void squib_mem_free(squib_mem_t *mem)
 
 	if (!mem)
 		return;
-	/* No other call runs (the caller's promise), so the current table is
-	 * the only one left: every retired one was freed by its writer. */
+	/* No other call runs (the caller's promise): no reader can hold a
+	 * retired table, and the current one is the only one left after them. */
+	tables_reclaim_locked(mem);
 	table = atomic_load_explicit(&mem->table, memory_order_relaxed);
 	for (size_t i = 0; i < table->count; i++)
 		squib_host_unmap(table_regions(table)[i].base, table_regions(table)[i].size,
@@ -66,22 +71,50 @@ void squib_mem_unlock_for_access(const squib_mem_t *mem)
 	pthread_mutex_unlock((pthread_mutex_t *)&mem->lock);
 }
 
+/* Replaced tables wait for a grace period in a list; an add that would
+ * make it longer than this waits for one itself. */
+#define RETIRED_MAX 8
+
+/* Called with mem->lock held, after a grace period (or with no reader
+ * possible): the retired tables are unreachable, so their blocks are kept
+ * for the next build or freed, unless a foreach still pins one (the walk
+ * frees it then). */
+static void tables_reclaim_locked(squib_mem_t *mem)
+{
+	struct table *table = mem->retired;
+
+	mem->retired = NULL;
+	mem->retired_count = 0;
+	while (table) {
+		struct table *next = table->retired_next;
+
+		if (atomic_fetch_sub_explicit(&table->refs, 1, memory_order_acq_rel) == 1)
+			table_recycle(&mem->spare, table);
+		table = next;
+	}
+}
+
 /*
- * Called with mem->lock held: publishes next and returns once no reader can
- * still be looking at the table it replaces, whose block is then kept for
- * the next build (unless a foreach still pins it; the walk frees it then).
+ * Called with mem->lock held: publishes next and retires the table it
+ * replaces. With wait, returns only once no reader can still be looking at
+ * any retired table (a removal must, before it unmaps). Without, the grace
+ * period is left to a later call, so that an add costs no membarrier() and
+ * no wait: each membarrier() interrupts every CPU running a reader.
  * Waiting under the mutex only delays other writers: readers never take it.
  */
-static void table_replace_locked(squib_mem_t *mem, struct table *next)
+static void table_replace_locked(squib_mem_t *mem, struct table *next, bool wait)
 {
 	struct table *old = atomic_load_explicit(&mem->table, memory_order_relaxed);
 
 	/* seq_cst pairs with the table load in access_begin(); see epoch.h
 	 * for why readers need no fence of their own. */
 	atomic_store_explicit(&mem->table, next, memory_order_seq_cst);
-	squib_epoch_synchronize();
-	if (atomic_fetch_sub_explicit(&old->refs, 1, memory_order_acq_rel) == 1)
-		table_recycle(&mem->spare, old);
+	old->retired_next = mem->retired;
+	mem->retired = old;
+	if (wait || ++mem->retired_count >= RETIRED_MAX) {
+		squib_epoch_synchronize();
+		tables_reclaim_locked(mem);
+	}
 }
 
 static struct table *current_table_locked(const squib_mem_t *mem)
@@ -124,7 +157,7 @@ static squib_status_t region_add_locked(squib_mem_t *mem, const struct region *w
 		return squib_fail(SQUIB_E_NO_MEMORY, "cannot allocate a table of %zu regions",
 				  table->count + 1);
 	}
-	table_replace_locked(mem, grown);
+	table_replace_locked(mem, grown, false);
 	return SQUIB_OK;
 }
 
@@ -194,7 +227,7 @@ squib_status_t squib_mem_remove_region(squib_mem_t *mem, uint32_t slot)
 	}
 	/* Once the replaced table's readers are gone, no access can be inside
 	 * the region: earlier ones have ended, later ones see the new table. */
-	table_replace_locked(mem, shrunk);
+	table_replace_locked(mem, shrunk, true);
 	squib_host_unmap(removed.base, removed.size, removed.host);
 	pthread_mutex_unlock(&mem->lock);
 	return SQUIB_OK;

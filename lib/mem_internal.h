@@ -21,7 +21,10 @@ struct squib_mem {
 	/* Serialises add and remove (and the rare reader that could not
 	 * register, see access_begin). */
 	alignas(SQUIB_CACHELINE) pthread_mutex_t lock;
-	/* A retired table's block, kept for the next build; guarded by lock. */
+	/* Guarded by lock: tables replaced since the last grace period, which
+	 * readers may still hold, and a block kept for the next build. */
+	struct table *retired;
+	unsigned retired_count;
 	struct table *spare;
 };
 

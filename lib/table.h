@@ -62,8 +62,9 @@ struct table {
 	/* One reference for being published or retiring, one per foreach
 	 * in progress; the last to drop it frees the table. */
 	_Atomic size_t refs;
-	void *block;	 /* the allocation, which starts with the buckets */
-	size_t capacity; /* bytes of the block */
+	struct table *retired_next; /* the handle's retired list, under its lock */
+	void *block;		    /* the allocation, which starts with the buckets */
+	size_t capacity;	    /* bytes of the block */
 };
 
 /* [count] sorted by base; an empty table holds one sentinel that no address
