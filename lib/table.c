@@ -51,6 +51,11 @@ static struct table *table_alloc(size_t count, struct table **spare, struct regi
 	table = (struct table *)(void *)(*bucket_array + buckets);
 	*regions = (struct region *)(void *)(table + 1);
 	*by_slot = (uint32_t *)(void *)(*regions + count + 1);
+	if (count == 0) {
+		/* Only address 0 passes an empty table's span check, and the
+		 * sentinel's base is above it: every lookup misses. */
+		(*regions)[0] = (struct region){.base = UINT64_MAX, .size = 0};
+	}
 	table->count = count;
 	table->buckets = buckets;
 	table->by_slot = *by_slot;
@@ -120,12 +125,8 @@ struct table *table_new_empty(void)
 	struct bucket *bucket_array;
 	struct table *table = table_alloc(0, NULL, &regions, &by_slot, &bucket_array);
 
-	if (table) {
-		/* Only address 0 passes the empty table's span check, and the
-		 * sentinel's base is above it: every lookup misses. */
-		regions[0] = (struct region){.base = UINT64_MAX, .size = 0};
+	if (table)
 		table_index(table, bucket_array);
-	}
 	return table;
 }
 

@@ -510,6 +510,47 @@ START_TEST(remove_then_access_fails)
 }
 END_TEST
 
+/* A handle emptied by removals finds nothing, not even at address 0, the
+ * one address an empty table's span admits: the first fuzzing run of stage
+ * 60 found that a table emptied this way lacked the sentinel a new handle
+ * has. Every width and the bulk calls are tried, with regions at 0 and
+ * elsewhere before. */
+START_TEST(emptied_handle_finds_nothing)
+{
+	static const uint64_t bases[] = {0, 0x1000, UINT64_MAX - 0x10};
+	static const uint64_t addrs[] = {0, 1, 0x1000, UINT64_MAX - 0x10, UINT64_MAX};
+
+	for (size_t b = 0; b < sizeof(bases) / sizeof(bases[0]); b++) {
+		squib_mem_t *mem = test_mem_new();
+		squib_region_info_t info = SQUIB_REGION_INFO_INIT;
+
+		test_add(mem, bases[b], 0x10, 1);
+		test_add(mem, 0x40000000, 0x1000, 2);
+		CK_OK(squib_mem_remove_region(mem, 2));
+		CK_OK(squib_mem_remove_region(mem, 1));
+		ck_assert_uint_eq(squib_mem_region_count(mem), 0);
+		for (size_t a = 0; a < sizeof(addrs) / sizeof(addrs[0]); a++) {
+			uint64_t value = 0x5a5a5a5a5a5a5a5au;
+			uint8_t byte = 0x5a;
+
+			CK_STATUS(squib_mem_find_region(mem, SQUIB_GPA(addrs[a]), &info),
+				  SQUIB_E_OUT_OF_RANGE);
+			CK_STATUS(squib_mem_read(mem, SQUIB_GPA(addrs[a]), NULL, 0),
+				  SQUIB_E_OUT_OF_RANGE);
+			CK_STATUS(squib_mem_read_u8(mem, SQUIB_GPA(addrs[a]), &byte),
+				  SQUIB_E_OUT_OF_RANGE);
+			CK_STATUS(squib_mem_read_u64_le(mem, SQUIB_GPA(addrs[a]), &value),
+				  SQUIB_E_OUT_OF_RANGE);
+			CK_STATUS(squib_mem_write_u64_le(mem, SQUIB_GPA(addrs[a]), 1),
+				  SQUIB_E_OUT_OF_RANGE);
+			ck_assert_uint_eq(value, 0x5a5a5a5a5a5a5a5au);
+			ck_assert_uint_eq(byte, 0x5a);
+		}
+		squib_mem_free(mem);
+	}
+}
+END_TEST
+
 START_TEST(remove_slot_is_reusable)
 {
 	squib_mem_t *mem = test_mem_new();
@@ -1377,6 +1418,7 @@ static Suite *mem_suite(void)
 
 	tcase_add_test(remove, remove_not_found);
 	tcase_add_test(remove, remove_then_access_fails);
+	tcase_add_test(remove, emptied_handle_finds_nothing);
 	tcase_add_test(remove, remove_slot_is_reusable);
 	tcase_add_test(remove, region_count_tracks);
 
