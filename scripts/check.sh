@@ -21,6 +21,7 @@ scripts/install-deps.sh
 
 start=$SECONDS
 failed=0
+passed=0
 for stage in scripts/check.d/[0-9][0-9]-*.sh; do
 	name=$(basename "$stage" .sh)
 	if [ $# -gt 0 ]; then
@@ -36,6 +37,8 @@ for stage in scripts/check.d/[0-9][0-9]-*.sh; do
 		break
 	fi
 	echo "==> $name passed in $((SECONDS - stage_start))s"
+	passed=$((passed + 1))
 done
 echo "==> total $((SECONDS - start))s"
+echo "stages: $passed passed, $failed failed"
 exit $failed
