@@ -7,7 +7,7 @@
 #include "host.h"
 #include "mem_internal.h"
 
-static void tables_reclaim_locked(squib_mem_t *mem);
+static void grace_period_done_locked(squib_mem_t *mem);
 
 /* Size of squib_region_info_t as 0.2 shipped it; smaller is refused. */
 #define REGION_INFO_SIZE_0_2 (offsetof(squib_region_info_t, host_addr) + sizeof(void *))
@@ -37,6 +37,8 @@ squib_status_t squib_mem_new(squib_mem_t **out)
 	atomic_init(&mem->table, table);
 	mem->retired = NULL;
 	mem->retired_count = 0;
+	mem->unmap_count = 0;
+	mem->unmap_bytes = 0;
 	mem->spare = NULL;
 	*out = mem;
 	return SQUIB_OK;
@@ -49,8 +51,8 @@ void squib_mem_free(squib_mem_t *mem)
 	if (!mem)
 		return;
 	/* No other call runs (the caller's promise): no reader can hold a
-	 * retired table, and the current one is the only one left after them. */
-	tables_reclaim_locked(mem);
+	 * retired table or be inside a removed region. */
+	grace_period_done_locked(mem);
 	table = atomic_load_explicit(&mem->table, memory_order_relaxed);
 	for (size_t i = 0; i < table->count; i++)
 		squib_host_unmap(table_regions(table)[i].base, table_regions(table)[i].size,
@@ -71,15 +73,24 @@ void squib_mem_unlock_for_access(const squib_mem_t *mem)
 	pthread_mutex_unlock((pthread_mutex_t *)&mem->lock);
 }
 
-/* Replaced tables wait for a grace period in a list; an add that would
- * make it longer than this waits for one itself. */
-#define RETIRED_MAX 8
+/*
+ * Grace periods are batched. Each one costs a membarrier(), which
+ * interrupts every CPU running a reader (several microseconds in a virtual
+ * machine), so a change does not wait for its own: replaced tables and the
+ * memory of removed regions wait in the handle until the SQUIB_RETIRED_MAX-th
+ * change, or until removed regions add up to UNMAP_PROMPTLY_BYTES, then one
+ * grace period covers them all. A removal of a large region thus returns
+ * with its memory given back; the memory of small ones may outlive the call
+ * by a few changes (or until squib_mem_free()), which the contract allows:
+ * it is unmapped only once no access can touch it.
+ */
+#define UNMAP_PROMPTLY_BYTES ((uint64_t)64 << 20)
 
 /* Called with mem->lock held, after a grace period (or with no reader
- * possible): the retired tables are unreachable, so their blocks are kept
- * for the next build or freed, unless a foreach still pins one (the walk
- * frees it then). */
-static void tables_reclaim_locked(squib_mem_t *mem)
+ * possible): what waited for it is unreachable. Retired tables' blocks are
+ * kept for the next build or freed, unless a foreach still pins one (the
+ * walk frees it then); removed regions are unmapped. */
+static void grace_period_done_locked(squib_mem_t *mem)
 {
 	struct table *table = mem->retired;
 
@@ -92,17 +103,19 @@ static void tables_reclaim_locked(squib_mem_t *mem)
 			table_recycle(&mem->spare, table);
 		table = next;
 	}
+	for (unsigned i = 0; i < mem->unmap_count; i++)
+		squib_host_unmap(mem->unmaps[i].base, mem->unmaps[i].size, mem->unmaps[i].host);
+	mem->unmap_count = 0;
+	mem->unmap_bytes = 0;
 }
 
 /*
  * Called with mem->lock held: publishes next and retires the table it
- * replaces. With wait, returns only once no reader can still be looking at
- * any retired table (a removal must, before it unmaps). Without, the grace
- * period is left to a later call, so that an add costs no membarrier() and
- * no wait: each membarrier() interrupts every CPU running a reader.
- * Waiting under the mutex only delays other writers: readers never take it.
+ * replaces, with the region it drops (removed, or NULL for an add). Waits
+ * for a grace period when the batch is full (see above). Waiting under the
+ * mutex only delays other writers: readers never take it.
  */
-static void table_replace_locked(squib_mem_t *mem, struct table *next, bool wait)
+static void table_replace_locked(squib_mem_t *mem, struct table *next, const struct region *removed)
 {
 	struct table *old = atomic_load_explicit(&mem->table, memory_order_relaxed);
 
@@ -111,9 +124,15 @@ static void table_replace_locked(squib_mem_t *mem, struct table *next, bool wait
 	atomic_store_explicit(&mem->table, next, memory_order_seq_cst);
 	old->retired_next = mem->retired;
 	mem->retired = old;
-	if (wait || ++mem->retired_count >= RETIRED_MAX) {
+	/* unmap_count <= retired_count < SQUIB_RETIRED_MAX here. */
+	if (removed) {
+		mem->unmaps[mem->unmap_count++] = *removed;
+		if (__builtin_add_overflow(mem->unmap_bytes, removed->size, &mem->unmap_bytes))
+			mem->unmap_bytes = UINT64_MAX;
+	}
+	if (++mem->retired_count >= SQUIB_RETIRED_MAX || mem->unmap_bytes >= UNMAP_PROMPTLY_BYTES) {
 		squib_epoch_synchronize();
-		tables_reclaim_locked(mem);
+		grace_period_done_locked(mem);
 	}
 }
 
@@ -157,7 +176,7 @@ static squib_status_t region_add_locked(squib_mem_t *mem, const struct region *w
 		return squib_fail(SQUIB_E_NO_MEMORY, "cannot allocate a table of %zu regions",
 				  table->count + 1);
 	}
-	table_replace_locked(mem, grown, false);
+	table_replace_locked(mem, grown, NULL);
 	return SQUIB_OK;
 }
 
@@ -226,9 +245,9 @@ squib_status_t squib_mem_remove_region(squib_mem_t *mem, uint32_t slot)
 				  table->count - 1);
 	}
 	/* Once the replaced table's readers are gone, no access can be inside
-	 * the region: earlier ones have ended, later ones see the new table. */
-	table_replace_locked(mem, shrunk, true);
-	squib_host_unmap(removed.base, removed.size, removed.host);
+	 * the region: earlier ones have ended, later ones see the new table.
+	 * Its memory is unmapped then, with the next grace period. */
+	table_replace_locked(mem, shrunk, &removed);
 	pthread_mutex_unlock(&mem->lock);
 	return SQUIB_OK;
 }

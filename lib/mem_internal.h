@@ -13,6 +13,9 @@
 #include "epoch.h"
 #include "table.h"
 
+/* Changes that may wait for one grace period together; see mem.c. */
+#define SQUIB_RETIRED_MAX 8
+
 struct squib_mem {
 	/* Read by every access, written only when a region is added or
 	 * removed: alone on its cache line so that taking the writer mutex
@@ -21,10 +24,15 @@ struct squib_mem {
 	/* Serialises add and remove (and the rare reader that could not
 	 * register, see access_begin). */
 	alignas(SQUIB_CACHELINE) pthread_mutex_t lock;
-	/* Guarded by lock: tables replaced since the last grace period, which
-	 * readers may still hold, and a block kept for the next build. */
+	/* Guarded by lock: what waits for the next grace period (tables
+	 * replaced since the last one, which readers may still hold, and the
+	 * memory of regions removed since), and a block kept for the next
+	 * build. See table_replace_locked() in mem.c. */
 	struct table *retired;
 	unsigned retired_count;
+	struct region unmaps[SQUIB_RETIRED_MAX];
+	unsigned unmap_count;
+	uint64_t unmap_bytes;
 	struct table *spare;
 };
 

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The handle and its regions: lib/mem.c, lib/table.c, lib/host.c. */
+#define _DEFAULT_SOURCE /* mincore(2) */
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -548,6 +550,57 @@ START_TEST(emptied_handle_finds_nothing)
 		}
 		squib_mem_free(mem);
 	}
+}
+END_TEST
+
+/* mincore(2) fails with ENOMEM on an address range that is not mapped. */
+static bool host_page_mapped(const void *host_addr)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t start = (uintptr_t)host_addr & ~(uintptr_t)(page - 1);
+	unsigned char vec;
+
+	return mincore((void *)start, (size_t)page, &vec) == 0;
+}
+
+static void *host_of(squib_mem_t *mem, uint32_t slot)
+{
+	squib_region_info_t info = SQUIB_REGION_INFO_INIT;
+
+	CK_OK(squib_mem_get_region(mem, slot, &info));
+	return info.host_addr;
+}
+
+/* Removed memory is given back: at once for a region of 64 MiB or more, by
+ * the eighth change after for smaller ones (grace periods are batched), and
+ * by squib_mem_free() at the latest. Between removals no region is added, so
+ * no new mapping can take the freed address before mincore() looks. */
+START_TEST(removed_memory_is_unmapped)
+{
+	squib_mem_t *mem = test_mem_new();
+	void *big, *small;
+
+	test_add(mem, 0x100000000ull, (uint64_t)64 << 20, 1);
+	for (uint32_t slot = 10; slot < 20; slot++)
+		test_add(mem, 0x1000ull * slot, 0x1000, slot);
+	big = host_of(mem, 1);
+	small = host_of(mem, 10);
+	ck_assert(host_page_mapped(big) && host_page_mapped(small));
+
+	CK_OK(squib_mem_remove_region(mem, 1));
+	ck_assert_msg(!host_page_mapped(big), "a 64 MiB region is still mapped after removal");
+
+	/* The big removal ended a grace period: the batch starts empty. */
+	CK_OK(squib_mem_remove_region(mem, 10));
+	ck_assert_msg(host_page_mapped(small), "small removals are expected to be batched");
+	for (uint32_t slot = 11; slot < 18; slot++)
+		CK_OK(squib_mem_remove_region(mem, slot));
+	ck_assert_msg(!host_page_mapped(small), "8 changes later a small region is still mapped");
+
+	small = host_of(mem, 18);
+	CK_OK(squib_mem_remove_region(mem, 18));
+	squib_mem_free(mem);
+	ck_assert_msg(!host_page_mapped(small), "squib_mem_free left a removed region mapped");
 }
 END_TEST
 
@@ -1419,6 +1472,7 @@ static Suite *mem_suite(void)
 	tcase_add_test(remove, remove_not_found);
 	tcase_add_test(remove, remove_then_access_fails);
 	tcase_add_test(remove, emptied_handle_finds_nothing);
+	tcase_add_test(remove, removed_memory_is_unmapped);
 	tcase_add_test(remove, remove_slot_is_reusable);
 	tcase_add_test(remove, region_count_tracks);
 

@@ -88,17 +88,23 @@ SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_add_region_from_bytes(squib_m
 									 squib_prot_t prot);
 
 /**
- * Unregisters the region with slot @p slot and unmaps its host memory.
+ * Unregisters the region with slot @p slot and gives back its host memory.
  *
  * An access that started before the removal completes on the old memory;
  * one that starts after it fails with SQUIB_E_OUT_OF_RANGE. The host memory
- * is unmapped before this call returns, once no access can still touch it.
+ * is unmapped only once no access can still touch it: before this call
+ * returns for a region of 64 MiB or more, otherwise possibly a few adds or
+ * removals later (at most 8), so that small regions can be added and removed
+ * in quick succession without interrupting the CPUs of readers each time,
+ * and at the latest by squib_mem_free(). Do not use the region's host_addr
+ * once this call has returned.
  *
- * @return SQUIB_OK, SQUIB_E_INVALID_ARGUMENT for a NULL @p mem, or
- *         SQUIB_E_NOT_FOUND if no region has @p slot.
+ * @return SQUIB_OK, SQUIB_E_INVALID_ARGUMENT for a NULL @p mem,
+ *         SQUIB_E_NOT_FOUND if no region has @p slot, or SQUIB_E_NO_MEMORY
+ *         if the smaller region table cannot be allocated.
  * Thread-safety: safe against every other call on @p mem but
- * squib_mem_free(); it waits for in-flight accesses, which are short, and is
- * never starved by readers that keep starting new ones.
+ * squib_mem_free(); when it waits for in-flight accesses, which are short,
+ * it is never starved by readers that keep starting new ones.
  */
 SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_remove_region(squib_mem_t *mem, uint32_t slot);
 
