@@ -122,6 +122,19 @@ void table_recycle(struct table **spare, struct table *unused);
 uint32_t table_search(const struct table *table, uint64_t addr, struct bucket bucket)
     __attribute__((pure, noinline));
 
+/* The bucket of addr; false when addr is outside the table's span. */
+static inline bool table_bucket_of(const struct table *table, uint64_t addr, struct bucket *bucket)
+{
+	/* Unsigned: an addr below lo wraps to a huge offset and is rejected
+	 * with the addresses above the last region. */
+	uint64_t offset = addr - table->lo;
+
+	if (SQUIB_UNLIKELY(offset > table->span))
+		return false;
+	*bucket = table_bucket(table, offset >> table->shift);
+	return true;
+}
+
 /*
  * Finds the one region that may hold addr: the last region of its bucket
  * whose base is at or below addr, when there is one. The caller's
@@ -134,14 +147,10 @@ uint32_t table_search(const struct table *table, uint64_t addr, struct bucket bu
 static inline bool table_lookup(const struct table *table, uint64_t addr,
 				const struct region **region)
 {
-	/* Unsigned: an addr below lo wraps to a huge offset and is rejected
-	 * with the addresses above the last region. */
-	uint64_t offset = addr - table->lo;
 	struct bucket bucket;
 
-	if (SQUIB_UNLIKELY(offset > table->span))
+	if (!table_bucket_of(table, addr, &bucket))
 		return false;
-	bucket = table_bucket(table, offset >> table->shift);
 	if (bucket.first < bucket.last)
 		bucket.first = table_search(table, addr, bucket);
 	*region = &table_regions(table)[bucket.first];
@@ -157,13 +166,9 @@ static inline bool table_lookup(const struct table *table, uint64_t addr,
 static inline bool table_lookup_single(const struct table *table, uint64_t addr,
 				       const struct region **region)
 {
-	uint64_t offset = addr - table->lo;
 	struct bucket bucket;
 
-	if (SQUIB_UNLIKELY(offset > table->span))
-		return false;
-	bucket = table_bucket(table, offset >> table->shift);
-	if (SQUIB_UNLIKELY(bucket.first != bucket.last))
+	if (!table_bucket_of(table, addr, &bucket) || SQUIB_UNLIKELY(bucket.first != bucket.last))
 		return false;
 	*region = &table_regions(table)[bucket.first];
 	return true;
