@@ -168,15 +168,14 @@ SQUIB_COLD static squib_status_t fail_out_of_range(uint64_t addr, uint64_t len)
 			  len);
 }
 
+/* A NULL handle, or else a NULL buffer (named what) with len > 0. */
 SQUIB_COLD static squib_status_t fail_arguments(const char *caller, const void *mem,
-						const void *buf, size_t len)
+						const char *what, size_t len)
 {
 	if (!mem)
 		return squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: mem is NULL", caller);
-	if (!buf)
-		return squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: buffer is NULL with len %zu",
-				  caller, len);
-	return squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: bad arguments", caller);
+	return squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: %s is NULL with len %zu", caller, what,
+			  len);
 }
 
 /*
@@ -192,7 +191,7 @@ SQUIB_COLD static squib_status_t read_slow(const squib_mem_t *mem, uint64_t addr
 	bool inside;
 
 	if (!mem || (!buf && (len || width)))
-		return fail_arguments(caller, mem, buf, len);
+		return fail_arguments(caller, mem, width ? "out" : "buf", len);
 	inside = translate(access_begin(mem, &guard), addr, len, &host);
 	if (inside)
 		copy_from_guest(buf, host, len, width);
@@ -209,7 +208,7 @@ static squib_status_t write_any(squib_mem_t *mem, uint64_t addr, const void *buf
 	bool inside;
 
 	if (!mem || (!buf && len && !width))
-		return fail_arguments(caller, mem, width ? (const void *)mem : buf, len);
+		return fail_arguments(caller, mem, "buf", len);
 	inside = translate(access_begin(mem, &guard), addr, len, &host);
 	if (inside)
 		copy_to_guest(host, buf, len, value, width);

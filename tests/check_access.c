@@ -332,13 +332,16 @@ START_TEST(rule4_null_arguments)
 	/* NULL buffer with len > 0, inside and outside every region: argument
 	 * checks come first. */
 	CK_STATUS(squib_mem_read(mem, SQUIB_GPA(0x1000), NULL, 1), SQUIB_E_INVALID_ARGUMENT);
+	CK_LAST_ERROR_HAS("squib_mem_read: buf is NULL with len 1");
 	CK_STATUS(squib_mem_write(mem, SQUIB_GPA(0x1000), NULL, 8), SQUIB_E_INVALID_ARGUMENT);
+	CK_LAST_ERROR_HAS("squib_mem_write: buf is NULL with len 8");
 	CK_STATUS(squib_mem_read(mem, SQUIB_GPA(0x9000), NULL, 1), SQUIB_E_INVALID_ARGUMENT);
 	CK_STATUS(squib_mem_write(mem, SQUIB_GPA(UINT64_MAX), NULL, SIZE_MAX),
 		  SQUIB_E_INVALID_ARGUMENT);
 	/* NULL handle. */
 	CK_STATUS(squib_mem_read(NULL, SQUIB_GPA(0x1000), buf, sizeof(buf)),
 		  SQUIB_E_INVALID_ARGUMENT);
+	CK_LAST_ERROR_HAS("squib_mem_read: mem is NULL");
 	CK_STATUS(squib_mem_write(NULL, SQUIB_GPA(0x1000), buf, sizeof(buf)),
 		  SQUIB_E_INVALID_ARGUMENT);
 	CK_STATUS(squib_mem_read(NULL, SQUIB_GPA(0x1000), NULL, 0), SQUIB_E_INVALID_ARGUMENT);
@@ -356,6 +359,7 @@ START_TEST(rule4_null_arguments)
 	CK_STATUS(squib_mem_read_u32_le(mem, SQUIB_GPA(0x1000), NULL), SQUIB_E_INVALID_ARGUMENT);
 	CK_STATUS(squib_mem_read_u64_le(mem, SQUIB_GPA(0x1000), NULL), SQUIB_E_INVALID_ARGUMENT);
 	CK_STATUS(squib_mem_read_u64_le(mem, SQUIB_GPA(0x9000), NULL), SQUIB_E_INVALID_ARGUMENT);
+	CK_LAST_ERROR_HAS("squib_mem_read_u64_le: out is NULL with len 8");
 	/* Nothing was written. */
 	CK_OK(squib_mem_read(mem, SQUIB_GPA(0x1000), buf, sizeof(buf)));
 	CK_BYTES_ALL(buf, sizeof(buf), 0);
