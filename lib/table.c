@@ -20,36 +20,33 @@ static size_t bucket_count(size_t count)
 /* Lays out a table for count regions in *spare when that block is big
  * enough, else in a new block: see struct table for the layout. */
 static struct table *table_alloc(size_t count, struct table **spare, struct region **regions,
-				 uint32_t **by_slot, struct bucket **bucket_array)
+				 uint32_t **by_slot)
 {
-	size_t buckets = bucket_count(count), lead, bytes, part, capacity;
+	size_t buckets = bucket_count(count), bytes, part, capacity;
 	struct table *table;
-	void *block;
 
 	if (count > TABLE_MAX_REGIONS)
 		return NULL;
 	/* count + 1 regions: room for the empty table's sentinel. */
-	if (__builtin_mul_overflow(buckets, sizeof(struct bucket), &lead) ||
-	    __builtin_add_overflow(lead, sizeof(struct table), &bytes) ||
+	if (__builtin_mul_overflow(buckets, sizeof(uint64_t), &bytes) ||
+	    __builtin_add_overflow(bytes, sizeof(struct table), &bytes) ||
 	    __builtin_mul_overflow(count + 1, sizeof(struct region) + sizeof(uint32_t), &part) ||
 	    __builtin_add_overflow(bytes, part, &bytes))
 		return NULL;
 	if (spare && *spare && (*spare)->capacity >= bytes) {
-		block = (*spare)->block;
-		capacity = (*spare)->capacity;
+		table = *spare;
+		capacity = table->capacity;
 		*spare = NULL;
 	} else {
 		/* Half again as much, so that growing one region at a time
 		 * allocates O(log n) times. */
 		if (__builtin_add_overflow(bytes, bytes / 2, &capacity))
 			capacity = bytes;
-		block = squib_host_alloc(capacity);
-		if (!block)
+		table = squib_host_alloc(capacity);
+		if (!table)
 			return NULL;
 	}
-	*bucket_array = block;
-	table = (struct table *)(void *)(*bucket_array + buckets);
-	*regions = (struct region *)(void *)(table + 1);
+	*regions = (struct region *)(void *)(table->bucket + buckets);
 	*by_slot = (uint32_t *)(void *)(*regions + count + 1);
 	if (count == 0) {
 		/* Only address 0 passes an empty table's span check, and the
@@ -58,18 +55,17 @@ static struct table *table_alloc(size_t count, struct table **spare, struct regi
 	}
 	table->count = count;
 	table->buckets = buckets;
+	table->regions = *regions;
 	table->by_slot = *by_slot;
-	table->block = block;
 	table->capacity = capacity;
 	atomic_init(&table->refs, 1);
 	return table;
 }
 
-static void table_index(struct table *table, struct bucket *bucket_array)
+static void table_index(struct table *table)
 {
-	const struct region *regions = table_regions(table);
-	size_t buckets = table->buckets;
-	size_t count = table->count, first = 0, last = 0;
+	const struct region *regions = table->regions;
+	size_t count = table->count, buckets = table->buckets, first = 0, last = 0;
 
 	table->lo = count ? regions[0].base : 0;
 	table->span = count ? regions[count - 1].base + regions[count - 1].size - table->lo : 0;
@@ -83,8 +79,7 @@ static void table_index(struct table *table, struct bucket *bucket_array)
 	 * last whose base is before next: a region holding an address of the
 	 * bucket is one of them, and both bounds only grow with b. first is
 	 * clamped to a valid index; when it passes last the bucket lies in a
-	 * gap, and whichever candidate the lookup returns, region_holds()
-	 * refuses it. */
+	 * gap, and region_holds() refuses the candidate recorded. */
 	for (size_t b = 0; b < buckets; b++) {
 		uint64_t start = UINT64_MAX, next = UINT64_MAX;
 		bool next_overflows = true;
@@ -97,43 +92,40 @@ static void table_index(struct table *table, struct bucket *bucket_array)
 			first++;
 		while (last + 1 < count && (next_overflows || regions[last + 1].base < next))
 			last++;
-		/* Bucket b lives at index -1 - b from the header. */
-		bucket_array[buckets - 1 - b].first = (uint32_t)first;
-		bucket_array[buckets - 1 - b].last = (uint32_t)last;
+		table->bucket[b] = (uint64_t)((const char *)&regions[first] - (const char *)table) |
+				   (first < last ? BUCKET_SEVERAL : 0);
 	}
 }
 
-uint32_t table_search(const struct table *table, uint64_t addr, struct bucket bucket)
+const struct region *table_search(const struct table *table, uint64_t addr)
 {
-	const struct region *regions = table_regions(table);
+	size_t lo = 0, hi = table->count ? table->count - 1 : 0;
 
-	while (bucket.first < bucket.last) {
-		uint32_t mid = bucket.first + (bucket.last - bucket.first + 1) / 2;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo + 1) / 2;
 
-		if (regions[mid].base <= addr)
-			bucket.first = mid;
+		if (table->regions[mid].base <= addr)
+			lo = mid;
 		else
-			bucket.last = mid - 1;
+			hi = mid - 1;
 	}
-	return bucket.first;
+	return &table->regions[lo];
 }
 
 struct table *table_new_empty(void)
 {
 	struct region *regions;
 	uint32_t *by_slot;
-	struct bucket *bucket_array;
-	struct table *table = table_alloc(0, NULL, &regions, &by_slot, &bucket_array);
+	struct table *table = table_alloc(0, NULL, &regions, &by_slot);
 
 	if (table)
-		table_index(table, bucket_array);
+		table_index(table);
 	return table;
 }
 
 void table_free(struct table *table)
 {
-	if (table)
-		squib_host_free(table->block);
+	squib_host_free(table);
 }
 
 void table_recycle(struct table **spare, struct table *unused)
@@ -224,10 +216,8 @@ struct table *table_with_insert(const struct table *table, size_t insert_at,
 {
 	struct region *regions;
 	uint32_t *by_slot;
-	struct bucket *bucket_array;
 	size_t slot_at;
-	struct table *grown =
-	    table_alloc(table->count + 1, spare, &regions, &by_slot, &bucket_array);
+	struct table *grown = table_alloc(table->count + 1, spare, &regions, &by_slot);
 
 	if (!grown)
 		return NULL;
@@ -242,7 +232,7 @@ struct table *table_with_insert(const struct table *table, size_t insert_at,
 	copy_indices_shifted_up(by_slot + slot_at + 1, table->by_slot + slot_at,
 				table->count - slot_at, (uint32_t)insert_at);
 
-	table_index(grown, bucket_array);
+	table_index(grown);
 	return grown;
 }
 
@@ -251,11 +241,9 @@ struct table *table_with_remove(const struct table *table, const struct region *
 {
 	struct region *regions;
 	uint32_t *by_slot;
-	struct bucket *bucket_array;
 	size_t slot_at;
 	size_t removed = (size_t)(region - table_regions(table));
-	struct table *shrunk =
-	    table_alloc(table->count - 1, spare, &regions, &by_slot, &bucket_array);
+	struct table *shrunk = table_alloc(table->count - 1, spare, &regions, &by_slot);
 
 	if (!shrunk)
 		return NULL;
@@ -266,6 +254,6 @@ struct table *table_with_remove(const struct table *table, const struct region *
 	copy_indices_shifted_down(by_slot, table->by_slot, slot_at, (uint32_t)removed);
 	copy_indices_shifted_down(by_slot + slot_at, table->by_slot + slot_at + 1,
 				  table->count - slot_at - 1, (uint32_t)removed);
-	table_index(shrunk, bucket_array);
+	table_index(shrunk);
 	return shrunk;
 }

@@ -36,54 +36,45 @@ struct region {
 	squib_prot_t prot;
 };
 
-/* The regions a lookup in one bucket must consider: the first whose end is
- * past the bucket's first address, and the last whose base is before the
- * bucket's end. Read with one 8-byte load. */
-struct bucket {
-	uint32_t first;
-	uint32_t last;
-};
+/* A bucket entry with this bit set has several candidate regions; see
+ * struct table. */
+#define BUCKET_SEVERAL ((uint64_t)1)
 
 /*
- * One allocation holds a table: its buckets, then this header, then the
- * regions sorted by base, then the slot order. The buckets sit just before
- * the header (bucket b at index -1 - b) and the regions just after it, so
- * the lookup finds both at fixed offsets from the table pointer without
- * loading a pointer first: on the read path every load counts, because it
- * limits how many of the guest's cache misses the CPU can overlap.
+ * One allocation holds a table: this header with its buckets, then the
+ * regions sorted by base, then the slot order. The buckets follow the
+ * header directly, so a lookup reaches its bucket with one load at a fixed
+ * offset from the table pointer, and a bucket holds the byte offset from
+ * the table of the one region that may hold its addresses: the common case
+ * costs no index arithmetic. On the read path every instruction and load
+ * counts, because together they limit how many of the guest's cache misses
+ * the CPU can overlap (docs/PERFORMANCE.md).
  */
 struct table {
-	uint64_t lo;		 /* base of the first region */
-	uint64_t span;		 /* end of the last region - lo */
-	unsigned shift;		 /* bucket of addr: (addr - lo) >> shift */
-	size_t count;		 /* number of regions */
-	size_t buckets;		 /* a power of two, plus one for the span's last address */
+	uint64_t lo;	/* base of the first region */
+	uint64_t span;	/* end of the last region - lo */
+	unsigned shift; /* bucket of addr: (addr - lo) >> shift */
+	size_t count;	/* number of regions */
+	size_t buckets; /* a power of two, plus one for the span's last address */
+	/* [count] sorted by base; an empty table holds one sentinel that no
+	 * address matches, so that no lookup needs a count check. */
+	const struct region *regions;
 	const uint32_t *by_slot; /* [count] region indices sorted by slot */
 	/* One reference for being published or retiring, one per foreach
 	 * in progress; the last to drop it frees the table. */
 	_Atomic size_t refs;
 	struct table *retired_next; /* the handle's retired list, under its lock */
-	void *block;		    /* the allocation, which starts with the buckets */
-	size_t capacity;	    /* bytes of the block */
+	size_t capacity;	    /* bytes of the allocation */
+	/* [buckets]: the byte offset from the table of the region whose base
+	 * is the last at or below any address of the bucket that a region
+	 * holds; with BUCKET_SEVERAL set, the bucket has several candidates
+	 * and the lookup searches all regions instead. */
+	uint64_t bucket[];
 };
 
-/* [count] sorted by base; an empty table holds one sentinel that no address
- * matches, so that table_lookup() needs no count check. */
 static inline const struct region *table_regions(const struct table *table)
 {
-	return (const struct region *)(const void *)(table + 1);
-}
-
-static inline struct bucket table_bucket(const struct table *table, uint64_t index)
-{
-	/* One 8-byte load rather than two 4-byte ones. */
-	const char *at = (const char *)table - (index + 1) * sizeof(struct bucket);
-	uint64_t both;
-	struct bucket bucket;
-
-	memcpy(&both, at, sizeof(both));
-	memcpy(&bucket, &both, sizeof(bucket));
-	return bucket;
+	return table->regions;
 }
 
 /* The most regions a table holds: indices must fit its uint32_t arrays. */
@@ -117,13 +108,13 @@ struct table *table_with_remove(const struct table *table, const struct region *
  * the next build; frees the other. */
 void table_recycle(struct table **spare, struct table *unused);
 
-/* The last region of [bucket.first, bucket.last] whose base is at or below
- * addr, or bucket.first if none is. */
-uint32_t table_search(const struct table *table, uint64_t addr, struct bucket bucket)
+/* The last region whose base is at or below addr, or the first region if
+ * none is. O(log n). */
+const struct region *table_search(const struct table *table, uint64_t addr)
     __attribute__((pure, noinline));
 
-/* The bucket of addr; false when addr is outside the table's span. */
-static inline bool table_bucket_of(const struct table *table, uint64_t addr, struct bucket *bucket)
+/* The bucket entry of addr; false when addr is outside the table's span. */
+static inline bool table_bucket_of(const struct table *table, uint64_t addr, uint64_t *bucket)
 {
 	/* Unsigned: an addr below lo wraps to a huge offset and is rejected
 	 * with the addresses above the last region. */
@@ -131,46 +122,49 @@ static inline bool table_bucket_of(const struct table *table, uint64_t addr, str
 
 	if (SQUIB_UNLIKELY(offset > table->span))
 		return false;
-	*bucket = table_bucket(table, offset >> table->shift);
+	*bucket = table->bucket[offset >> table->shift];
 	return true;
 }
 
+static inline const struct region *bucket_region(const struct table *table, uint64_t bucket)
+{
+	return (const struct region *)(const void *)((const char *)table + bucket);
+}
+
 /*
- * Finds the one region that may hold addr: the last region of its bucket
- * whose base is at or below addr, when there is one. The caller's
- * region_holds() tells whether it does hold addr (see there why a region
- * above addr is rejected too). False only when addr is outside the table's
- * span. An empty access just past a region's end may find the next region
- * instead, see table_lookup_end(). (A bool rather than a NULL return, which
- * the compiler would test again after the pointer arithmetic.)
+ * Finds the one region that may hold addr: the last region whose base is at
+ * or below addr, when there is one. The caller's region_holds() tells
+ * whether it does hold addr (see there why a region above addr is rejected
+ * too). False only when addr is outside the table's span. An empty access
+ * just past a region's end may find the next region instead, see
+ * table_lookup_end(). (A bool rather than a NULL return, which the compiler
+ * would test again after the pointer arithmetic.)
  */
 static inline bool table_lookup(const struct table *table, uint64_t addr,
 				const struct region **region)
 {
-	struct bucket bucket;
+	uint64_t bucket;
 
 	if (!table_bucket_of(table, addr, &bucket))
 		return false;
-	if (bucket.first < bucket.last)
-		bucket.first = table_search(table, addr, bucket);
-	*region = &table_regions(table)[bucket.first];
+	*region =
+	    bucket & BUCKET_SEVERAL ? table_search(table, addr) : bucket_region(table, bucket);
 	return true;
 }
 
 /*
  * table_lookup() for the access fast path: also false when addr's bucket
  * has several candidates, which the slow path then searches. Searching
- * inline would make the fast path keep registers on the stack, and every
- * load on that path counts (see access.c).
+ * inline would make the fast path keep registers on the stack.
  */
 static inline bool table_lookup_single(const struct table *table, uint64_t addr,
 				       const struct region **region)
 {
-	struct bucket bucket;
+	uint64_t bucket;
 
-	if (!table_bucket_of(table, addr, &bucket) || SQUIB_UNLIKELY(bucket.first != bucket.last))
+	if (!table_bucket_of(table, addr, &bucket) || SQUIB_UNLIKELY(bucket & BUCKET_SEVERAL))
 		return false;
-	*region = &table_regions(table)[bucket.first];
+	*region = bucket_region(table, bucket);
 	return true;
 }
 
