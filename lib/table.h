@@ -7,11 +7,10 @@
  * builds a new one. Lookups go through a bucket index so that they cost
  * about the same with 1 or 32768 regions: the span [lo, hi] of the table is
  * cut into a power-of-two number of equal buckets, and each bucket records
- * the first region that may contain one of its addresses. A lookup computes
- * its bucket with a subtraction and a shift, then binary-searches the few
- * regions between that bucket's first and the next bucket's first. For
- * guest layouts whose regions cluster (most of them), the search range is
- * one or two regions; in the worst case it is the whole table, O(log n).
+ * the one region that may hold its addresses (see struct table). A lookup
+ * computes its bucket with a subtraction and a shift and reads the region
+ * from it; a bucket that several regions share (clustered small regions)
+ * sends the lookup to a binary search of the whole table, O(log n).
  */
 #ifndef SQUIB_LIB_TABLE_H
 #define SQUIB_LIB_TABLE_H
@@ -20,7 +19,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include <squib/prot.h>
 
