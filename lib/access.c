@@ -117,34 +117,42 @@ static void copy_to_guest(uint8_t *host, const void *buf, size_t len, uint64_t v
 /*
  * Finds the host memory of [addr, addr + len) in the table a read section
  * holds; false when the request is not wholly inside one region. Every
- * access is checked here (the fast path's variant below only refuses more).
- * (A bool and an out-parameter rather than a NULL return: the compiler
- * cannot know that host + offset is never NULL and would test it again.)
+ * access is checked here or by one of the fast tests below, which only
+ * refuse more. (A bool and an out-parameter rather than a NULL return: the
+ * compiler cannot know that host + offset is never NULL and would test it
+ * again.)
  */
 static inline bool translate(const struct table *table, uint64_t addr, uint64_t len, uint8_t **host)
 {
-	const struct region *region;
+	const struct region *region = table_find(table, addr, len);
 
-	if (SQUIB_UNLIKELY(!table_lookup(table, addr, &region) ||
-			   !region_holds(region, addr, len)) &&
-	    (len != 0 || !table_lookup_end(table, addr, &region)))
+	if (!region)
 		return false;
 	*host = region->host + (addr - region->base);
 	return true;
 }
 
-/* translate() for the fast path: false also when addr's bucket holds
- * several candidate regions, and for an empty access at a region's end;
- * the slow path, which the caller takes then, handles both. */
+/* For the fast path of a typed access (len <= 8): false when addr's hint
+ * does not settle it; the slow path, which the caller takes then, does. */
+static inline bool translate_typed_fast(const struct table *table, uint64_t addr, uint8_t **host)
+{
+	const struct hint *hint = table_hint(table, addr);
+
+	if (SQUIB_UNLIKELY(!hint_holds_typed(hint, addr)))
+		return false;
+	*host = hint->host + (addr - hint->base);
+	return true;
+}
+
+/* For the fast path of a copy. */
 static inline bool translate_fast(const struct table *table, uint64_t addr, uint64_t len,
 				  uint8_t **host)
 {
-	const struct region *region;
+	const struct hint *hint = table_hint(table, addr);
 
-	if (SQUIB_UNLIKELY(!table_lookup_single(table, addr, &region) ||
-			   !region_holds(region, addr, len)))
+	if (SQUIB_UNLIKELY(!hint_holds(hint, addr, len)))
 		return false;
-	*host = region->host + (addr - region->base);
+	*host = hint->host + (addr - hint->base);
 	return true;
 }
 
@@ -273,8 +281,8 @@ squib_status_t squib_mem_write(squib_mem_t *mem, squib_gpa_t addr, const void *b
 		uint64_t seq;                                                                      \
                                                                                                    \
 		if (SQUIB_LIKELY(mem && out && reader_enter_fast(reader, &seq))) {                 \
-			if (SQUIB_LIKELY(translate_fast(current_table(mem), addr.raw,              \
-							sizeof(*out), &host))) {                   \
+			if (SQUIB_LIKELY(                                                          \
+				translate_typed_fast(current_table(mem), addr.raw, &host))) {      \
 				uint##bits##_t value = load_le##bits(host);                        \
                                                                                                    \
 				reader_exit_fast(reader, seq);                                     \
@@ -294,8 +302,8 @@ squib_status_t squib_mem_write(squib_mem_t *mem, squib_gpa_t addr, const void *b
 		uint64_t seq;                                                                      \
                                                                                                    \
 		if (SQUIB_LIKELY(mem && reader_enter_fast(reader, &seq))) {                        \
-			if (SQUIB_LIKELY(translate_fast(current_table(mem), addr.raw,              \
-							sizeof(value), &host))) {                  \
+			if (SQUIB_LIKELY(                                                          \
+				translate_typed_fast(current_table(mem), addr.raw, &host))) {      \
 				store_le##bits(host, value);                                       \
 				reader_exit_fast(reader, seq);                                     \
 				return SQUIB_OK;                                                   \

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "compiler.h"
 #include "error.h"
 #include "host.h"
 
@@ -34,11 +35,19 @@ void *squib_host_alloc(size_t size)
 {
 	void *ptr;
 
+	int err;
+
 	if (FAULT(SQUIB_FAULT_ALLOC)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	ptr = malloc(size);
+	/* Cache-line aligned: a region table's index entries must not
+	 * straddle lines (see lib/table.h). */
+	err = posix_memalign(&ptr, SQUIB_CACHELINE, size);
+	if (err) {
+		errno = err;
+		return NULL;
+	}
 	COUNT_BLOCK(ptr, 1);
 	return ptr;
 }

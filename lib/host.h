@@ -13,6 +13,7 @@
 
 #include <squib/error.h>
 
+/* Blocks from squib_host_alloc are aligned to a cache line. */
 void *squib_host_alloc(size_t size);
 void *squib_host_alloc_aligned(size_t alignment, size_t size);
 void squib_host_free(void *ptr);

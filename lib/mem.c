@@ -299,11 +299,9 @@ squib_status_t squib_mem_find_region(const squib_mem_t *mem, squib_gpa_t addr,
 
 	if (status != SQUIB_OK)
 		return status;
-	if (table_lookup(access_begin(mem, &guard), addr.raw, &region) &&
-	    region_holds(region, addr.raw, 1))
+	region = table_find(access_begin(mem, &guard), addr.raw, 1);
+	if (region)
 		info_fill(info, region);
-	else
-		region = NULL;
 	access_end(mem, &guard);
 	if (!region)
 		return squib_fail(SQUIB_E_OUT_OF_RANGE, "no region contains addr " SQUIB_GPA_FMT,

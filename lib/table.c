@@ -4,17 +4,17 @@
 #include "host.h"
 #include "table.h"
 
-/* Enough buckets that a table of regions laid out evenly has about one
- * region per bucket: the next power of two at or above count, at least 2,
- * plus one more for the span's very last address (an empty access at the
- * end of the last region). */
-static size_t bucket_count(size_t count)
+/* Index entries for count regions: a power of two at or above count, and
+ * at least 32, so that a small guest layout (a few big RAM regions beside
+ * small ROM and MMIO ones) still gives its small regions hints of their
+ * own. */
+static size_t index_entries(size_t count)
 {
-	size_t buckets = 2;
+	size_t entries = 32;
 
-	while (buckets < count)
-		buckets *= 2;
-	return buckets + 1;
+	while (entries < count)
+		entries *= 2;
+	return entries;
 }
 
 /* Lays out a table for count regions in *spare when that block is big
@@ -22,15 +22,14 @@ static size_t bucket_count(size_t count)
 static struct table *table_alloc(size_t count, struct table **spare, struct region **regions,
 				 uint32_t **by_slot)
 {
-	size_t buckets = bucket_count(count), bytes, part, capacity;
+	size_t entries = index_entries(count), bytes, part, capacity;
 	struct table *table;
 
 	if (count > TABLE_MAX_REGIONS)
 		return NULL;
-	/* count + 1 regions: room for the empty table's sentinel. */
-	if (__builtin_mul_overflow(buckets, sizeof(uint64_t), &bytes) ||
+	if (__builtin_mul_overflow(entries, sizeof(struct hint), &bytes) ||
 	    __builtin_add_overflow(bytes, sizeof(struct table), &bytes) ||
-	    __builtin_mul_overflow(count + 1, sizeof(struct region) + sizeof(uint32_t), &part) ||
+	    __builtin_mul_overflow(count, sizeof(struct region) + sizeof(uint32_t), &part) ||
 	    __builtin_add_overflow(bytes, part, &bytes))
 		return NULL;
 	if (spare && *spare && (*spare)->capacity >= bytes) {
@@ -46,15 +45,10 @@ static struct table *table_alloc(size_t count, struct table **spare, struct regi
 		if (!table)
 			return NULL;
 	}
-	*regions = (struct region *)(void *)(table->bucket + buckets);
-	*by_slot = (uint32_t *)(void *)(*regions + count + 1);
-	if (count == 0) {
-		/* Only address 0 passes an empty table's span check, and the
-		 * sentinel's base is above it: every lookup misses. */
-		(*regions)[0] = (struct region){.base = UINT64_MAX, .size = 0};
-	}
+	*regions = (struct region *)(void *)(table->index + entries);
+	*by_slot = (uint32_t *)(void *)(*regions + count);
 	table->count = count;
-	table->buckets = buckets;
+	table->index_mask = (uint64_t)(entries - 1) << HINT_SHIFT;
 	table->regions = *regions;
 	table->by_slot = *by_slot;
 	table->capacity = capacity;
@@ -62,54 +56,94 @@ static struct table *table_alloc(size_t count, struct table **spare, struct regi
 	return table;
 }
 
+static struct hint hint_of(const struct region *region)
+{
+	return (struct hint){.base = region->base,
+			     .typed_limit = region->size >= 8 ? region->size - 7 : 0,
+			     .host = region->host,
+			     .size = region->size};
+}
+
+/* Bytes of [start, last] that region covers (inclusive bounds: a granule
+ * may end at 2^64). */
+static uint64_t overlap(const struct region *region, uint64_t start, uint64_t last)
+{
+	uint64_t from = region->base > start ? region->base : start;
+	uint64_t to = region->base + (region->size - 1);
+
+	if (to > last)
+		to = last;
+	return to >= from ? to - from + 1 : 0;
+}
+
+/*
+ * Fills the index (see struct table). first_granule .. last_granule, the
+ * span's granules, number at most `entries`, so each has its own entry;
+ * one sweep over granules and regions together finds, for each, the region
+ * that covers most of it. A region is looked at once per granule it
+ * touches, so the work is O(entries + count).
+ */
 static void table_index(struct table *table)
 {
 	const struct region *regions = table->regions;
-	size_t count = table->count, buckets = table->buckets, first = 0, last = 0;
+	size_t count = table->count;
+	uint64_t entries = (table->index_mask >> HINT_SHIFT) + 1;
+	unsigned shift = HINT_SHIFT;
+	struct hint *index = table->index;
+	uint64_t first_granule, last_granule, lo, last_byte;
+	size_t r = 0;
 
-	table->lo = count ? regions[0].base : 0;
-	table->span = count ? regions[count - 1].base + regions[count - 1].size - table->lo : 0;
-	table->shift = 0;
-	/* The largest bucket index, span >> shift, must be below buckets. */
-	while ((table->span >> table->shift) > buckets - 1)
-		table->shift++;
+	memset(index, 0, (size_t)entries * sizeof(*index));
+	if (count == 0) {
+		table->index_shift = 0;
+		return;
+	}
+	lo = regions[0].base;
+	last_byte = regions[count - 1].base + regions[count - 1].size - 1;
+	while ((last_byte >> shift) - (lo >> shift) > entries - 1)
+		shift++;
+	table->index_shift = shift - HINT_SHIFT;
+	first_granule = lo >> shift;
+	last_granule = last_byte >> shift;
 
-	/* Bucket b covers [start, next) with start = lo + (b << shift). Its
-	 * candidates run from the first region whose end is past start to the
-	 * last whose base is before next: a region holding an address of the
-	 * bucket is one of them, and both bounds only grow with b. first is
-	 * clamped to a valid index; when it passes last the bucket lies in a
-	 * gap, and region_holds() refuses the candidate recorded. */
-	for (size_t b = 0; b < buckets; b++) {
-		uint64_t start = UINT64_MAX, next = UINT64_MAX;
-		bool next_overflows = true;
+	for (uint64_t granule = first_granule;; granule++) {
+		/* shift < 64 here: at 63 the span has at most 2 granules. */
+		uint64_t start = granule << shift, last = start + (((uint64_t)1 << shift) - 1);
+		const struct region *best = NULL;
+		uint64_t best_bytes = 0;
 
-		if (b <= (UINT64_MAX >> table->shift) &&
-		    !__builtin_add_overflow(table->lo, (uint64_t)b << table->shift, &start))
-			next_overflows =
-			    __builtin_add_overflow(start, (uint64_t)1 << table->shift, &next);
-		while (first + 1 < count && regions[first].base + regions[first].size <= start)
-			first++;
-		while (last + 1 < count && (next_overflows || regions[last + 1].base < next))
-			last++;
-		table->bucket[b] = (uint64_t)((const char *)&regions[first] - (const char *)table) |
-				   (first < last ? BUCKET_SEVERAL : 0);
+		/* Regions wholly before the granule are done with. */
+		while (r < count && regions[r].base + regions[r].size - 1 < start)
+			r++;
+		for (size_t i = r; i < count && regions[i].base <= last; i++) {
+			uint64_t bytes = overlap(&regions[i], start, last);
+
+			if (bytes > best_bytes) {
+				best = &regions[i];
+				best_bytes = bytes;
+			}
+		}
+		if (best)
+			index[granule & (entries - 1)] = hint_of(best);
+		if (granule == last_granule)
+			break;
 	}
 }
 
 const struct region *table_search(const struct table *table, uint64_t addr)
 {
-	size_t lo = 0, hi = table->count ? table->count - 1 : 0;
+	size_t lo = 0, hi = table->count;
 
+	/* The first region whose base is above addr is regions[lo]. */
 	while (lo < hi) {
-		size_t mid = lo + (hi - lo + 1) / 2;
+		size_t mid = lo + (hi - lo) / 2;
 
 		if (table->regions[mid].base <= addr)
-			lo = mid;
+			lo = mid + 1;
 		else
-			hi = mid - 1;
+			hi = mid;
 	}
-	return &table->regions[lo];
+	return lo ? &table->regions[lo - 1] : NULL;
 }
 
 struct table *table_new_empty(void)

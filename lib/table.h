@@ -4,17 +4,14 @@
  * handle, sorted by base address.
  *
  * A table is never modified once published; adding or removing a region
- * builds a new one. Lookups go through a bucket index so that they cost
- * about the same with 1 or 32768 regions: the span [lo, hi] of the table is
- * cut into a power-of-two number of equal buckets, and each bucket records
- * the one region that may hold its addresses (see struct table). A lookup
- * computes its bucket with a subtraction and a shift and reads the region
- * from it; a bucket that several regions share (clustered small regions)
- * sends the lookup to a binary search of the whole table, O(log n).
+ * builds a new one. Accesses find their region through a hashed index of
+ * hints (see struct table) that costs the same with 1 or 32768 regions;
+ * whatever a hint does not settle falls back to a binary search, O(log n).
  */
 #ifndef SQUIB_LIB_TABLE_H
 #define SQUIB_LIB_TABLE_H
 
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,8 +21,7 @@
 
 #include "compiler.h"
 
-/* A registered region. Hot fields first: a lookup reads base, size and host
- * from one cache line. */
+/* A registered region. */
 struct region {
 	uint64_t base;
 	uint64_t size; /* > 0; base + size <= UINT64_MAX */
@@ -34,40 +30,61 @@ struct region {
 	squib_prot_t prot;
 };
 
-/* A bucket entry with this bit set has several candidate regions; see
- * struct table. */
-#define BUCKET_SEVERAL ((uint64_t)1)
+/*
+ * An entry of the lookup index: a copy of the one region that addresses
+ * hashing to it should try first, laid out for the access fast path. The
+ * check an access makes against it is exact on its own (see
+ * hint_holds_typed), so an entry that names the wrong region, or none,
+ * only ever sends an access to the slow path, never to wrong memory.
+ */
+struct hint {
+	uint64_t base;
+	/* addr - base < typed_limit means the 8 bytes at addr lie inside
+	 * the region: size - 7, or 0 (nothing passes) for a region smaller
+	 * than 8 bytes and for an empty entry. */
+	uint64_t typed_limit;
+	uint8_t *host; /* host address of base */
+	uint64_t size; /* 0 for an empty entry */
+};
+
+/* log2(sizeof(struct hint)): the index is addressed in bytes. */
+#define HINT_SHIFT 5
 
 /*
- * One allocation holds a table: this header with its buckets, then the
- * regions sorted by base, then the slot order. The buckets follow the
- * header directly, so a lookup reaches its bucket with one load at a fixed
- * offset from the table pointer, and a bucket holds the byte offset from
- * the table of the one region that may hold its addresses: the common case
- * costs no index arithmetic. On the read path every instruction and load
- * counts, because together they limit how many of the guest's cache misses
- * the CPU can overlap (docs/PERFORMANCE.md).
+ * One allocation holds a table: this header, the index, the regions sorted
+ * by base, then the slot order.
+ *
+ * The index is a direct-mapped hash of guest addresses: the hint for addr
+ * is index[(addr >> shift) % entries], found in three instructions with no
+ * bounds check, because whatever the hint says is checked against addr
+ * anyway. shift is the smallest that gives every granule (2^shift
+ * bytes) of the span from the first region's base to the last one's end
+ * its own entry, so the regions of a table never compete for an entry
+ * through wrap-around; a granule that several regions share hints at the
+ * one covering most of it. Every access that its hint does not settle, and
+ * every lookup outside the fast path, uses the binary search.
+ *
+ * On the read path every instruction and load counts, because together
+ * they limit how many of the guest's cache misses the CPU can overlap
+ * (docs/PERFORMANCE.md): the two index parameters are read from the
+ * table's first line, then one 32-byte entry that holds all the check
+ * needs.
  */
 struct table {
-	uint64_t lo;	/* base of the first region */
-	uint64_t span;	/* end of the last region - lo */
-	unsigned shift; /* bucket of addr: (addr - lo) >> shift */
-	size_t count;	/* number of regions */
-	size_t buckets; /* a power of two, plus one for the span's last address */
-	/* [count] sorted by base; an empty table holds one sentinel that no
-	 * address matches, so that no lookup needs a count check. */
-	const struct region *regions;
-	const uint32_t *by_slot; /* [count] region indices sorted by slot */
+	/* The byte offset of addr's hint in index[] is
+	 * (addr >> index_shift) & index_mask: index_shift is the granule
+	 * shift less HINT_SHIFT, index_mask is (entries - 1) << HINT_SHIFT. */
+	unsigned index_shift;
+	uint64_t index_mask;
+	size_t count; /* number of regions */
+	const struct region *regions; /* [count] sorted by base */
+	const uint32_t *by_slot;      /* [count] region indices sorted by slot */
 	/* One reference for being published or retiring, one per foreach
 	 * in progress; the last to drop it frees the table. */
 	_Atomic size_t refs;
 	struct table *retired_next; /* the handle's retired list, under its lock */
 	size_t capacity;	    /* bytes of the allocation */
-	/* [buckets]: the byte offset from the table of the region whose base
-	 * is the last at or below any address of the bucket that a region
-	 * holds; with BUCKET_SEVERAL set, the bucket has several candidates
-	 * and the lookup searches all regions instead. */
-	uint64_t bucket[];
+	alignas(sizeof(struct hint)) struct hint index[];
 };
 
 static inline const struct region *table_regions(const struct table *table)
@@ -106,64 +123,17 @@ struct table *table_with_remove(const struct table *table, const struct region *
  * the next build; frees the other. */
 void table_recycle(struct table **spare, struct table *unused);
 
-/* The last region whose base is at or below addr, or the first region if
- * none is. O(log n). */
+/* The last region whose base is at or below addr; NULL when there is none.
+ * O(log n). */
 const struct region *table_search(const struct table *table, uint64_t addr)
-    __attribute__((pure, noinline));
+    __attribute__((pure));
 
-/* The bucket entry of addr; false when addr is outside the table's span. */
-static inline bool table_bucket_of(const struct table *table, uint64_t addr, uint64_t *bucket)
+/* The hint for addr. Any address has one, however far from every region. */
+static inline const struct hint *table_hint(const struct table *table, uint64_t addr)
 {
-	/* Unsigned: an addr below lo wraps to a huge offset and is rejected
-	 * with the addresses above the last region. */
-	uint64_t offset = addr - table->lo;
-
-	if (SQUIB_UNLIKELY(offset > table->span))
-		return false;
-	*bucket = table->bucket[offset >> table->shift];
-	return true;
-}
-
-static inline const struct region *bucket_region(const struct table *table, uint64_t bucket)
-{
-	return (const struct region *)(const void *)((const char *)table + bucket);
-}
-
-/*
- * Finds the one region that may hold addr: the last region whose base is at
- * or below addr, when there is one. The caller's region_holds() tells
- * whether it does hold addr (see there why a region above addr is rejected
- * too). False only when addr is outside the table's span. An empty access
- * just past a region's end may find the next region instead, see
- * table_lookup_end(). (A bool rather than a NULL return, which the compiler
- * would test again after the pointer arithmetic.)
- */
-static inline bool table_lookup(const struct table *table, uint64_t addr,
-				const struct region **region)
-{
-	uint64_t bucket;
-
-	if (!table_bucket_of(table, addr, &bucket))
-		return false;
-	*region =
-	    bucket & BUCKET_SEVERAL ? table_search(table, addr) : bucket_region(table, bucket);
-	return true;
-}
-
-/*
- * table_lookup() for the access fast path: also false when addr's bucket
- * has several candidates, which the slow path then searches. Searching
- * inline would make the fast path keep registers on the stack.
- */
-static inline bool table_lookup_single(const struct table *table, uint64_t addr,
-				       const struct region **region)
-{
-	uint64_t bucket;
-
-	if (!table_bucket_of(table, addr, &bucket) || SQUIB_UNLIKELY(bucket & BUCKET_SEVERAL))
-		return false;
-	*region = bucket_region(table, bucket);
-	return true;
+	return (const struct hint *)(const void *)((const char *)table->index +
+						   ((addr >> table->index_shift) &
+						    table->index_mask));
 }
 
 /*
@@ -173,25 +143,60 @@ static inline bool table_lookup_single(const struct table *table, uint64_t addr,
  * subtraction cannot wrap given the first comparison, so no addr or len,
  * however close to 2^64, slips through. An addr below base needs no test of
  * its own: the offset then wraps to 2^64 - (base - addr), which exceeds size
- * because every region has base + size <= UINT64_MAX (the empty table's
- * sentinel, base UINT64_MAX, is only ever asked about address 0).
+ * because every region has base + size <= UINT64_MAX.
  */
+static inline bool span_holds(uint64_t base, uint64_t size, uint64_t addr, uint64_t len)
+{
+	uint64_t offset = addr - base;
+
+	return offset <= size && len <= size - offset;
+}
+
 static inline bool region_holds(const struct region *region, uint64_t addr, uint64_t len)
 {
-	uint64_t offset = addr - region->base;
-
-	return offset <= region->size && len <= region->size - offset;
+	return span_holds(region->base, region->size, addr, len);
 }
 
 /*
- * For an empty access at addr: the region whose end is exactly addr, which
- * table_lookup() can miss when a bucket starts just there. The contract
- * lets an empty access sit at a region's end.
+ * The fast path's test for a typed access (at most 8 bytes): one
+ * comparison. offset < typed_limit = size - 7 gives offset + 8 <= size, and
+ * an addr below base wraps to an offset above any limit, as above. The last
+ * 7 bytes of a region fail it and take the slow path, which is exact.
  */
-static inline bool table_lookup_end(const struct table *table, uint64_t addr,
-				    const struct region **region)
+static inline bool hint_holds_typed(const struct hint *hint, uint64_t addr)
 {
-	return addr != 0 && table_lookup(table, addr - 1, region) && region_holds(*region, addr, 0);
+	return addr - hint->base < hint->typed_limit;
+}
+
+/* The fast path's test for a copy of len bytes: span_holds() with a strict
+ * first comparison, so that an empty entry (size 0) holds nothing, not
+ * even an empty access. An empty access at a region's very end fails it
+ * too, and takes the slow path. */
+static inline bool hint_holds(const struct hint *hint, uint64_t addr, uint64_t len)
+{
+	uint64_t offset = addr - hint->base;
+
+	return offset < hint->size && len <= hint->size - offset;
+}
+
+/*
+ * The region holding [addr, addr + len), or NULL. An empty access may sit
+ * at a region's end (the contract allows it), where the region found below
+ * addr may be the next one, or none.
+ */
+static inline const struct region *table_find(const struct table *table, uint64_t addr,
+					      uint64_t len)
+{
+	const struct region *region = table_search(table, addr);
+
+	if (region && region_holds(region, addr, len))
+		return region;
+	if (len == 0 && addr != 0) {
+		region = table_search(table, addr - 1);
+		if (region && region_holds(region, addr, 0))
+			return region;
+	}
+	return NULL;
 }
 
 #endif

@@ -264,8 +264,8 @@ START_TEST(rule4_len_zero_in_region_succeeds)
 END_TEST
 
 /* An empty access at any region's end succeeds, whatever the layout: the
- * lookup index cuts the span into buckets, and an end that falls exactly on
- * a bucket's start is found by a different path than one inside a bucket. */
+ * lookup index cuts the span into granules, and an end that falls exactly on
+ * a granule's start is found by a different path than one inside a granule. */
 START_TEST(rule4_len_zero_at_every_region_end)
 {
 	uint64_t state = 0x9e3779b97f4a7c15ull;
@@ -519,6 +519,134 @@ START_TEST(rule5_every_width_at_region_edges)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* The lookup index: whatever it hints, every answer is exact.         */
+
+/* Addresses that share low bits with a region's (the index hashes on them)
+ * but lie far above it are refused by every kind of access, and change
+ * nothing. */
+START_TEST(index_far_aliases_are_refused)
+{
+	static const uint64_t offsets[] = {0, 8, 0xff8, 0xfff};
+	squib_mem_t *mem = test_mem_new();
+	uint8_t buf[16], page[0x1000];
+
+	test_add(mem, 0x10000, 0x1000, 0);
+	for (unsigned p = 12; p < 64; p++) {
+		for (size_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
+			uint64_t addr = 0x10000 + offsets[i] + ((uint64_t)1 << p);
+			uint64_t u64 = 0x5a5a5a5a5a5a5a5au;
+			uint32_t u32 = 0x5a5a5a5au;
+			uint8_t u8 = 0x5a;
+
+			if (addr >= 0x10000 && addr < 0x11000)
+				continue; /* 2^12 from the base is still inside */
+			memset(buf, 0xa5, sizeof(buf));
+			CK_STATUS(squib_mem_read(mem, SQUIB_GPA(addr), buf, 1),
+				  SQUIB_E_OUT_OF_RANGE);
+			CK_STATUS(squib_mem_read_u8(mem, SQUIB_GPA(addr), &u8),
+				  SQUIB_E_OUT_OF_RANGE);
+			CK_STATUS(squib_mem_read_u32_le(mem, SQUIB_GPA(addr), &u32),
+				  SQUIB_E_OUT_OF_RANGE);
+			CK_STATUS(squib_mem_read_u64_le(mem, SQUIB_GPA(addr), &u64),
+				  SQUIB_E_OUT_OF_RANGE);
+			CK_STATUS(squib_mem_write_u64_le(mem, SQUIB_GPA(addr), 1),
+				  SQUIB_E_OUT_OF_RANGE);
+			CK_STATUS(squib_mem_write(mem, SQUIB_GPA(addr), buf, 1),
+				  SQUIB_E_OUT_OF_RANGE);
+			CK_BYTES_ALL(buf, sizeof(buf), 0xa5);
+			ck_assert_uint_eq(u8, 0x5a);
+			ck_assert_uint_eq(u32, 0x5a5a5a5au);
+			ck_assert_uint_eq(u64, 0x5a5a5a5a5a5a5a5au);
+		}
+	}
+	/* Nothing was written: the region is still all zero. */
+	CK_OK(squib_mem_read(mem, SQUIB_GPA(0x10000), page, sizeof(page)));
+	CK_BYTES_ALL(page, sizeof(page), 0);
+	squib_mem_free(mem);
+}
+END_TEST
+
+/* Tiny regions (1 to 7 bytes, too small for the typed fast test) packed
+ * beside big ones, so that the index can hint at only one region where
+ * they are: each still takes every access that fits it, and nothing that
+ * does not. */
+START_TEST(index_tiny_regions_beside_big_ones)
+{
+	const uint64_t gib = (uint64_t)1 << 30, tiny_at = gib + 0x100;
+	squib_mem_t *mem = test_mem_new();
+	uint64_t u64 = 0;
+
+	test_add(mem, 0, gib, 0);
+	test_add(mem, 2 * gib, gib, 1);
+	for (uint64_t size = 1; size <= 7; size++)
+		test_add(mem, tiny_at + size * 0x10, size, (uint32_t)(1 + size));
+
+	for (uint64_t size = 1; size <= 7; size++) {
+		const uint64_t base = tiny_at + size * 0x10, end = base + size;
+		uint8_t u8 = 0;
+		uint16_t u16 = 0;
+		uint32_t u32 = 0;
+
+		for (uint64_t at = base; at < end; at++) {
+			CK_OK(squib_mem_write_u8(mem, SQUIB_GPA(at), (uint8_t)(at * 7)));
+			CK_OK(squib_mem_read_u8(mem, SQUIB_GPA(at), &u8));
+			ck_assert_uint_eq(u8, (uint8_t)(at * 7));
+		}
+		if (size >= 2) {
+			CK_OK(squib_mem_write_u16_le(mem, SQUIB_GPA(end - 2), 0x1234));
+			CK_OK(squib_mem_read_u16_le(mem, SQUIB_GPA(end - 2), &u16));
+			ck_assert_uint_eq(u16, 0x1234);
+		} else {
+			CK_STATUS(squib_mem_read_u16_le(mem, SQUIB_GPA(base), &u16),
+				  SQUIB_E_OUT_OF_RANGE);
+		}
+		if (size >= 4) {
+			CK_OK(squib_mem_write_u32_le(mem, SQUIB_GPA(base), 0x89abcdefu));
+			CK_OK(squib_mem_read_u32_le(mem, SQUIB_GPA(base), &u32));
+			ck_assert_uint_eq(u32, 0x89abcdefu);
+		} else {
+			CK_STATUS(squib_mem_read_u32_le(mem, SQUIB_GPA(base), &u32),
+				  SQUIB_E_OUT_OF_RANGE);
+		}
+		CK_STATUS(squib_mem_read_u8(mem, SQUIB_GPA(end), &u8), SQUIB_E_OUT_OF_RANGE);
+		CK_STATUS(squib_mem_read_u8(mem, SQUIB_GPA(base - 1), &u8), SQUIB_E_OUT_OF_RANGE);
+		CK_STATUS(squib_mem_read_u64_le(mem, SQUIB_GPA(base), &(uint64_t){0}),
+			  SQUIB_E_OUT_OF_RANGE);
+		CK_OK(squib_mem_read(mem, SQUIB_GPA(end), NULL, 0));
+	}
+	/* Alone in a handle, a tiny region has the index to itself. */
+	for (uint64_t size = 1; size <= 7; size++) {
+		squib_mem_t *alone = test_mem_new();
+		const uint64_t base = 0x5003, end = base + size;
+		uint64_t value = 0x5a5a5a5a5a5a5a5au;
+
+		test_add(alone, base, size, 0);
+		for (uint64_t at = base; at < end; at++) {
+			CK_STATUS(squib_mem_read_u64_le(alone, SQUIB_GPA(at), &value),
+				  SQUIB_E_OUT_OF_RANGE);
+			CK_STATUS(squib_mem_write_u64_le(alone, SQUIB_GPA(at), 1),
+				  SQUIB_E_OUT_OF_RANGE);
+			CK_STATUS(squib_mem_read_u32_le(alone, SQUIB_GPA(at), &(uint32_t){0}),
+				  at + 4 <= end ? SQUIB_OK : SQUIB_E_OUT_OF_RANGE);
+			CK_STATUS(squib_mem_read_u16_le(alone, SQUIB_GPA(at), &(uint16_t){0}),
+				  at + 2 <= end ? SQUIB_OK : SQUIB_E_OUT_OF_RANGE);
+			CK_OK(squib_mem_read_u8(alone, SQUIB_GPA(at), &(uint8_t){0}));
+		}
+		ck_assert_uint_eq(value, 0x5a5a5a5a5a5a5a5au);
+		squib_mem_free(alone);
+	}
+	/* The big regions still answer at both ends. */
+	CK_OK(squib_mem_write_u64_le(mem, SQUIB_GPA(gib - 8), 0x0102030405060708u));
+	CK_OK(squib_mem_write_u64_le(mem, SQUIB_GPA(2 * gib), 0x1112131415161718u));
+	CK_OK(squib_mem_read_u64_le(mem, SQUIB_GPA(gib - 8), &u64));
+	ck_assert_uint_eq(u64, 0x0102030405060708u);
+	CK_OK(squib_mem_read_u64_le(mem, SQUIB_GPA(2 * gib), &u64));
+	ck_assert_uint_eq(u64, 0x1112131415161718u);
+	squib_mem_free(mem);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* Rule 5: a naturally aligned typed access is one load or one store.   */
 
 struct flipper {
@@ -630,6 +758,7 @@ static Suite *access_suite(void)
 	TCase *rule4 = tcase_create("rule4_len_zero_and_null");
 	TCase *rule5 = tcase_create("rule5_typed");
 	TCase *big = tcase_create("big");
+	TCase *index = tcase_create("index");
 
 	tcase_add_test(rule1, rule1_failed_read_leaves_buf);
 	tcase_add_test(rule1, rule1_failed_write_leaves_guest_memory);
@@ -647,6 +776,8 @@ static Suite *access_suite(void)
 	tcase_add_test(rule5, rule5_aligned_typed_access_does_not_tear);
 	tcase_set_timeout(rule5, 60);
 	tcase_add_test(big, big_reads_round_trip);
+	tcase_add_test(index, index_far_aliases_are_refused);
+	tcase_add_test(index, index_tiny_regions_beside_big_ones);
 	tcase_set_timeout(big, 60);
 	suite_add_tcase(suite, rule1);
 	suite_add_tcase(suite, rule2);
@@ -654,6 +785,7 @@ static Suite *access_suite(void)
 	suite_add_tcase(suite, rule4);
 	suite_add_tcase(suite, rule5);
 	suite_add_tcase(suite, big);
+	suite_add_tcase(suite, index);
 	return suite;
 }
 
