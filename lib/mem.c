@@ -37,6 +37,7 @@ squib_status_t squib_mem_new(squib_mem_t **out)
 	atomic_init(&mem->table, table);
 	mem->retired = NULL;
 	mem->retired_count = 0;
+	mem->retired_bytes = 0;
 	mem->unmap_count = 0;
 	mem->unmap_bytes = 0;
 	mem->spare = NULL;
@@ -78,13 +79,16 @@ void squib_mem_unlock_for_access(const squib_mem_t *mem)
  * interrupts every CPU running a reader (several microseconds in a virtual
  * machine), so a change does not wait for its own: replaced tables and the
  * memory of removed regions wait in the handle until the SQUIB_RETIRED_MAX-th
- * change, or until removed regions add up to UNMAP_PROMPTLY_BYTES, then one
- * grace period covers them all. A removal of a large region thus returns
- * with its memory given back; the memory of small ones may outlive the call
- * by a few changes (or until squib_mem_free()), which the contract allows:
- * it is unmapped only once no access can touch it.
+ * change, or until removed regions add up to UNMAP_PROMPTLY_BYTES, or the
+ * retired tables to RETIRED_TABLE_BYTES, then one grace period covers them
+ * all. A removal of a large region thus returns with its memory given back;
+ * the memory of small ones may outlive the call by some changes (or until
+ * squib_mem_free()), which the contract allows: it is unmapped only once no
+ * access can touch it. The table cap keeps a handle of thousands of regions
+ * (a table of megabytes) from holding dozens of old tables.
  */
 #define UNMAP_PROMPTLY_BYTES ((uint64_t)64 << 20)
+#define RETIRED_TABLE_BYTES ((size_t)16 << 20)
 
 /* Called with mem->lock held, after a grace period (or with no reader
  * possible): what waited for it is unreachable. Retired tables' blocks are
@@ -96,6 +100,7 @@ static void grace_period_done_locked(squib_mem_t *mem)
 
 	mem->retired = NULL;
 	mem->retired_count = 0;
+	mem->retired_bytes = 0;
 	while (table) {
 		struct table *next = table->retired_next;
 
@@ -130,7 +135,9 @@ static void table_replace_locked(squib_mem_t *mem, struct table *next, const str
 		if (__builtin_add_overflow(mem->unmap_bytes, removed->size, &mem->unmap_bytes))
 			mem->unmap_bytes = UINT64_MAX;
 	}
-	if (++mem->retired_count >= SQUIB_RETIRED_MAX || mem->unmap_bytes >= UNMAP_PROMPTLY_BYTES) {
+	mem->retired_bytes += old->capacity;
+	if (++mem->retired_count >= SQUIB_RETIRED_MAX || mem->unmap_bytes >= UNMAP_PROMPTLY_BYTES ||
+	    mem->retired_bytes >= RETIRED_TABLE_BYTES) {
 		squib_epoch_synchronize();
 		grace_period_done_locked(mem);
 	}

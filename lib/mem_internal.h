@@ -14,7 +14,7 @@
 #include "table.h"
 
 /* Changes that may wait for one grace period together; see mem.c. */
-#define SQUIB_RETIRED_MAX 8
+#define SQUIB_RETIRED_MAX 32
 
 /* The padding after `table` is the point: clang-analyzer's padding check
  * would pack it away. */
@@ -33,6 +33,7 @@ struct squib_mem { /* NOLINT(clang-analyzer-optin.performance.Padding) */
 	struct table *retired;
 	struct table *spare;
 	uint64_t unmap_bytes;
+	size_t retired_bytes; /* capacity of the retired tables */
 	unsigned retired_count;
 	unsigned unmap_count;
 	struct region unmaps[SQUIB_RETIRED_MAX];
