@@ -77,11 +77,13 @@ static uint64_t overlap(const struct region *region, uint64_t start, uint64_t la
 }
 
 /*
- * Fills the index (see struct table). first_granule .. last_granule, the
- * span's granules, number at most `entries`, so each has its own entry;
+ * Fills the index (see struct table). The span's granules, first_granule
+ * to last_granule, number at most `entries`, so each has its own entry;
  * one sweep over granules and regions together finds, for each, the region
- * that covers most of it. A region is looked at once per granule it
- * touches, so the work is O(entries + count).
+ * that covers most of it, and every other entry is written empty. A region
+ * is looked at once per granule it touches, so the work is O(entries +
+ * count). (Each entry is written once, with no memset first: the index
+ * is rebuilt on every change.)
  */
 static void table_index(struct table *table)
 {
@@ -90,43 +92,41 @@ static void table_index(struct table *table)
 	uint64_t entries = (table->index_mask >> HINT_SHIFT) + 1;
 	unsigned shift = HINT_SHIFT;
 	struct hint *index = table->index;
-	uint64_t first_granule, last_granule, lo, last_byte;
+	uint64_t first_granule = 0, granules = 0;
 	size_t r = 0;
 
-	memset(index, 0, (size_t)entries * sizeof(*index));
-	if (count == 0) {
-		table->index_shift = 0;
-		return;
-	}
-	lo = regions[0].base;
-	last_byte = regions[count - 1].base + regions[count - 1].size - 1;
-	while ((last_byte >> shift) - (lo >> shift) > entries - 1)
-		shift++;
-	table->index_shift = shift - HINT_SHIFT;
-	first_granule = lo >> shift;
-	last_granule = last_byte >> shift;
+	if (count > 0) {
+		uint64_t lo = regions[0].base;
+		uint64_t last_byte = regions[count - 1].base + regions[count - 1].size - 1;
 
-	for (uint64_t granule = first_granule;; granule++) {
+		while ((last_byte >> shift) - (lo >> shift) > entries - 1)
+			shift++;
+		first_granule = lo >> shift;
+		granules = (last_byte >> shift) - first_granule + 1;
+	}
+	table->index_shift = shift - HINT_SHIFT;
+
+	for (uint64_t i = 0; i < entries; i++) {
 		/* shift < 64 here: at 63 the span has at most 2 granules. */
+		uint64_t granule = first_granule + i;
 		uint64_t start = granule << shift, last = start + (((uint64_t)1 << shift) - 1);
 		const struct region *best = NULL;
 		uint64_t best_bytes = 0;
 
-		/* Regions wholly before the granule are done with. */
-		while (r < count && regions[r].base + regions[r].size - 1 < start)
-			r++;
-		for (size_t i = r; i < count && regions[i].base <= last; i++) {
-			uint64_t bytes = overlap(&regions[i], start, last);
+		if (i < granules) {
+			/* Regions wholly before the granule are done with. */
+			while (r < count && regions[r].base + regions[r].size - 1 < start)
+				r++;
+			for (size_t k = r; k < count && regions[k].base <= last; k++) {
+				uint64_t bytes = overlap(&regions[k], start, last);
 
-			if (bytes > best_bytes) {
-				best = &regions[i];
-				best_bytes = bytes;
+				if (bytes > best_bytes) {
+					best = &regions[k];
+					best_bytes = bytes;
+				}
 			}
 		}
-		if (best)
-			index[granule & (entries - 1)] = hint_of(best);
-		if (granule == last_granule)
-			break;
+		index[granule & (entries - 1)] = best ? hint_of(best) : (struct hint){0};
 	}
 }
 
