@@ -111,9 +111,10 @@ static void table_index(struct table *table)
 		uint64_t granule = first_granule + i;
 		uint64_t start = granule << shift, last = start + (((uint64_t)1 << shift) - 1);
 		const struct region *best = NULL;
-		uint64_t best_bytes = 0;
 
 		if (i < granules) {
+			uint64_t best_bytes = 0;
+
 			/* Regions wholly before the granule are done with. */
 			while (r < count && regions[r].base + regions[r].size - 1 < start)
 				r++;

@@ -76,7 +76,7 @@ struct table {
 	 * shift less HINT_SHIFT, index_mask is (entries - 1) << HINT_SHIFT. */
 	unsigned index_shift;
 	uint64_t index_mask;
-	size_t count; /* number of regions */
+	size_t count;		      /* number of regions */
 	const struct region *regions; /* [count] sorted by base */
 	const uint32_t *by_slot;      /* [count] region indices sorted by slot */
 	/* One reference for being published or retiring, one per foreach
@@ -125,15 +125,14 @@ void table_recycle(struct table **spare, struct table *unused);
 
 /* The last region whose base is at or below addr; NULL when there is none.
  * O(log n). */
-const struct region *table_search(const struct table *table, uint64_t addr)
-    __attribute__((pure));
+const struct region *table_search(const struct table *table, uint64_t addr) __attribute__((pure));
 
 /* The hint for addr. Any address has one, however far from every region. */
 static inline const struct hint *table_hint(const struct table *table, uint64_t addr)
 {
-	return (const struct hint *)(const void *)((const char *)table->index +
-						   ((addr >> table->index_shift) &
-						    table->index_mask));
+	uint64_t offset = (addr >> table->index_shift) & table->index_mask;
+
+	return (const struct hint *)(const void *)((const char *)table->index + offset);
 }
 
 /*
