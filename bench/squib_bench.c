@@ -380,7 +380,7 @@ struct start_gate {
 	atomic_bool go;
 };
 
-enum worker_kind { WORKER_LIB, WORKER_RAW };
+enum worker_kind { WORKER_LIB, WORKER_RAW, WORKER_RAW_PADDED };
 
 struct worker {
 	enum worker_kind kind;
@@ -412,6 +412,8 @@ static void *worker_main(void *arg)
 	w->start = clock_now();
 	if (w->kind == WORKER_LIB)
 		w->sum = read_lib(w->mem, w->base, w->off, w->n);
+	else if (w->kind == WORKER_RAW_PADDED)
+		w->sum = read_raw_padded(w->host, w->off, w->n);
 	else
 		w->sum = read_raw(w->host, w->off, w->n);
 	w->end = clock_now();
@@ -531,7 +533,7 @@ struct result {
 	const char *note;
 };
 
-#define MAX_RESULTS 16
+#define MAX_RESULTS 24
 static struct result results[MAX_RESULTS];
 static int result_count;
 
@@ -931,10 +933,11 @@ static void bench_threads(const struct fixture *fx)
 	const struct config *cfg = fx->cfg;
 	size_t n = cfg->reads;
 	struct pair lib = pair_new(cfg->reps), raw = pair_new(cfg->reps), hot = pair_new(cfg->reps);
+	struct pair padded = pair_new(cfg->reps);
 
 	fprintf(stderr, "u32 reads, 2 threads vs 1 (%zu reads per thread):\n", n);
 	for (int r = 0; r < cfg->reps; r++) {
-		uint64_t sum1, sum2, raw1, raw2, hot1, hot2;
+		uint64_t sum1, sum2, raw1, raw2, hot1, hot2, padded1, padded2;
 
 		/* 1 thread first on even passes, 2 threads first on odd ones. */
 		for (int k = 0; k < 2; k++) {
@@ -945,6 +948,8 @@ static void bench_threads(const struct fixture *fx)
 							  fx->off, n, 1, &sum1);
 				raw.base[r] = run_workers(WORKER_RAW, NULL, 0, fx->host, fx->off, n,
 							  1, &raw1);
+				padded.base[r] = run_workers(WORKER_RAW_PADDED, NULL, 0, fx->host,
+							     fx->off, n, 1, &padded1);
 			} else {
 				hot.lib[r] = run_workers(WORKER_LIB, fx->one, MAIN_BASE, NULL,
 							 fx->hot_off, n, 2, &hot2);
@@ -952,11 +957,16 @@ static void bench_threads(const struct fixture *fx)
 							 fx->off, n, 2, &sum2);
 				raw.lib[r] = run_workers(WORKER_RAW, NULL, 0, fx->host, fx->off, n,
 							 2, &raw2);
+				padded.lib[r] = run_workers(WORKER_RAW_PADDED, NULL, 0, fx->host,
+							    fx->off, n, 2, &padded2);
 			}
 		}
 		if (sum1 != raw1 || sum2 != raw2)
 			wrong_data("threaded u32 read", sum1 != raw1 ? sum1 : sum2,
 				   sum1 != raw1 ? raw1 : raw2);
+		if (padded1 != raw1 || padded2 != raw2)
+			wrong_data("threaded core check", padded1 != raw1 ? padded1 : padded2,
+				   padded1 != raw1 ? raw1 : raw2);
 	}
 	add_result((struct result){.name = "u32_read_2_threads",
 				   .label = "u32 read, 2 threads vs 1",
@@ -976,6 +986,16 @@ static void bench_threads(const struct fixture *fx)
 				   .throughput = true,
 				   .goal = GOAL_NONE,
 				   .note = "what the machine itself scales to"});
+	add_result((struct result){.name = "core_check_2_threads",
+				   .label = "core check, 2 threads vs 1",
+				   .lib_label = "2 threads, aggregate ns/op",
+				   .base_label = "1 thread",
+				   .lib = stat_of(padded.lib, cfg->reps),
+				   .base = stat_of(padded.base, cfg->reps),
+				   .throughput = true,
+				   .goal = GOAL_NONE,
+				   .note = "a library-free loop of a call's length: what the cores "
+					   "scale a call-bound loop to"});
 	add_result(
 	    (struct result){.name = "u32_read_hot_2_threads",
 			    .label = "u32 read hot, 2 threads vs 1",
@@ -989,6 +1009,7 @@ static void bench_threads(const struct fixture *fx)
 	pair_free(lib);
 	pair_free(raw);
 	pair_free(hot);
+	pair_free(padded);
 }
 
 static double churn_rate_median, churn_rate_paced;
