@@ -20,6 +20,7 @@
 
 #include <squib/access.h>
 
+#include "compiler.h"
 #include "error.h"
 #include "mem_internal.h"
 

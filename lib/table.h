@@ -19,8 +19,6 @@
 
 #include <squib/prot.h>
 
-#include "compiler.h"
-
 /* A registered region. */
 struct region {
 	uint64_t base;
