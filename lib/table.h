@@ -177,23 +177,18 @@ static inline bool hint_holds(const struct hint *hint, uint64_t addr, uint64_t l
 }
 
 /*
- * The region holding [addr, addr + len), or NULL. An empty access may sit
- * at a region's end (the contract allows it), where the region found below
- * addr may be the next one, or none.
+ * The region holding [addr, addr + len), or NULL. Only the last region at
+ * or below addr can: regions do not overlap. That covers an empty access at
+ * a region's end too (the contract allows it there): the region found is
+ * then the one ending at addr, or one starting right there, and either
+ * holds it.
  */
 static inline const struct region *table_find(const struct table *table, uint64_t addr,
 					      uint64_t len)
 {
 	const struct region *region = table_search(table, addr);
 
-	if (region && region_holds(region, addr, len))
-		return region;
-	if (len == 0 && addr != 0) {
-		region = table_search(table, addr - 1);
-		if (region && region_holds(region, addr, 0))
-			return region;
-	}
-	return NULL;
+	return region && region_holds(region, addr, len) ? region : NULL;
 }
 
 #endif
