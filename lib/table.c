@@ -77,13 +77,38 @@ static uint64_t overlap(const struct region *region, uint64_t start, uint64_t la
 }
 
 /*
- * Fills the index (see struct table). The span's granules, first_granule
- * to last_granule, number at most `entries`, so each has its own entry;
- * one sweep over granules and regions together finds, for each, the region
- * that covers most of it, and every other entry is written empty. A region
- * is looked at once per granule it touches, so the work is O(entries +
- * count). (Each entry is written once, with no memset first: the index
- * is rebuilt on every change.)
+ * The region covering most of the granule [start, last], or NULL. Regions
+ * are visited in order of base: *next is the first one not wholly before
+ * the granule, and as granules only move up it never moves back. (shift <
+ * 64 for every granule: at 63 the span has at most 2 of them.)
+ */
+static const struct region *widest_in(const struct region *regions, size_t count, size_t *next,
+				      uint64_t start, uint64_t last)
+{
+	const struct region *best = NULL;
+	uint64_t best_bytes = 0;
+
+	while (*next < count && regions[*next].base + regions[*next].size - 1 < start)
+		++*next;
+	for (size_t k = *next; k < count && regions[k].base <= last; k++) {
+		uint64_t bytes = overlap(&regions[k], start, last);
+
+		if (bytes > best_bytes) {
+			best = &regions[k];
+			best_bytes = bytes;
+		}
+	}
+	return best;
+}
+
+/*
+ * Fills the index (see struct table). The span's granules, `granules` of
+ * them from first_granule on, number at most `entries`, so each has its own
+ * entry; one sweep over granules and regions together finds, for each, the
+ * region that covers most of it, and every other entry is written empty. A
+ * region is looked at once per granule it touches, so the work is
+ * O(entries + count). (Each entry is written once, with no memset first:
+ * the index is rebuilt on every change.)
  */
 static void table_index(struct table *table)
 {
@@ -92,8 +117,8 @@ static void table_index(struct table *table)
 	uint64_t entries = (table->index_mask >> HINT_SHIFT) + 1;
 	unsigned shift = HINT_SHIFT;
 	struct hint *index = table->index;
-	uint64_t first_granule = 0, granules = 0;
-	size_t r = 0;
+	uint64_t first_granule = 0, granules = 0, granule_mask;
+	size_t next = 0;
 
 	if (count > 0) {
 		uint64_t lo = regions[0].base;
@@ -105,28 +130,14 @@ static void table_index(struct table *table)
 		granules = (last_byte >> shift) - first_granule + 1;
 	}
 	table->index_shift = shift - HINT_SHIFT;
+	granule_mask = ((uint64_t)1 << shift) - 1;
 
 	for (uint64_t i = 0; i < entries; i++) {
-		/* shift < 64 here: at 63 the span has at most 2 granules. */
-		uint64_t granule = first_granule + i;
-		uint64_t start = granule << shift, last = start + (((uint64_t)1 << shift) - 1);
+		uint64_t granule = first_granule + i, start = granule << shift;
 		const struct region *best = NULL;
 
-		if (i < granules) {
-			uint64_t best_bytes = 0;
-
-			/* Regions wholly before the granule are done with. */
-			while (r < count && regions[r].base + regions[r].size - 1 < start)
-				r++;
-			for (size_t k = r; k < count && regions[k].base <= last; k++) {
-				uint64_t bytes = overlap(&regions[k], start, last);
-
-				if (bytes > best_bytes) {
-					best = &regions[k];
-					best_bytes = bytes;
-				}
-			}
-		}
+		if (i < granules)
+			best = widest_in(regions, count, &next, start, start + granule_mask);
 		index[granule & (entries - 1)] = best ? hint_of(best) : (struct hint){0};
 	}
 }
