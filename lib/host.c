@@ -34,7 +34,6 @@
 void *squib_host_alloc(size_t size)
 {
 	void *ptr;
-
 	int err;
 
 	if (FAULT(SQUIB_FAULT_ALLOC)) {
