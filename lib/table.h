@@ -134,7 +134,8 @@ static inline const struct hint *table_hint(const struct table *table, uint64_t 
 }
 
 /*
- * The one place a guest-controlled (addr, len) is checked against a region:
+ * The check of a guest-controlled (addr, len) against a region, of which
+ * the fast path's two tests below are stricter forms:
  * [addr, addr + len) lies inside [base, base + size) exactly when
  * offset = addr - base <= size and len <= size - offset. The second
  * subtraction cannot wrap given the first comparison, so no addr or len,
