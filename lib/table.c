@@ -64,16 +64,14 @@ static struct hint hint_of(const struct region *region)
 			     .size = region->size};
 }
 
-/* Bytes of [start, last] that region covers (inclusive bounds: a granule
- * may end at 2^64). */
+/* Bytes of [start, last] that region covers, for a region that covers
+ * some (inclusive bounds: a granule may end at 2^64). */
 static uint64_t overlap(const struct region *region, uint64_t start, uint64_t last)
 {
 	uint64_t from = region->base > start ? region->base : start;
 	uint64_t to = region->base + (region->size - 1);
 
-	if (to > last)
-		to = last;
-	return to >= from ? to - from + 1 : 0;
+	return (to < last ? to : last) - from + 1;
 }
 
 /*
@@ -90,6 +88,8 @@ static const struct region *widest_in(const struct region *regions, size_t count
 
 	while (*next < count && regions[*next].base + regions[*next].size - 1 < start)
 		++*next;
+	/* Each region from *next on ends at or after start; those that also
+	 * begin by last cover part of the granule. */
 	for (size_t k = *next; k < count && regions[k].base <= last; k++) {
 		uint64_t bytes = overlap(&regions[k], start, last);
 
