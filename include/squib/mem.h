@@ -93,8 +93,8 @@ SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_add_region_from_bytes(squib_m
  * An access that started before the removal completes on the old memory;
  * one that starts after it fails with SQUIB_E_OUT_OF_RANGE. The host memory
  * is unmapped only once no access can still touch it: before this call
- * returns for a region of 64 MiB or more, otherwise possibly a few adds or
- * removals later (at most 8), so that small regions can be added and removed
+ * returns for a region of 64 MiB or more, otherwise possibly some adds or
+ * removals later (at most 32), so that small regions can be added and removed
  * in quick succession without interrupting the CPUs of readers each time,
  * and at the latest by squib_mem_free(). Do not use the region's host_addr
  * once this call has returned.
