@@ -63,7 +63,7 @@ START_TEST(small_changes_wait_at_most_32)
 }
 END_TEST
 
-#ifndef TEST_UNDER_TSAN /* a minute under TSan for no thread at all */
+#if !TEST_UNDER_TSAN /* a minute under TSan for no thread at all */
 /* With large tables the byte bound rules: a table of 16384 regions is over
  * 1 MiB, so no more than 16 of them wait, far fewer than 32. */
 START_TEST(large_tables_wait_at_most_16_mib)
@@ -96,7 +96,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, small_changes_wait_at_most_32);
-#ifndef TEST_UNDER_TSAN
+#if !TEST_UNDER_TSAN
 	tcase_add_test(tc, large_tables_wait_at_most_16_mib);
 #endif
 	suite_add_tcase(suite, tc);
