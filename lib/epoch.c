@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* syscall(2), MAP_ANONYMOUS and MAP_NORESERVE are not in ISO C. */
+/* syscall(2), nanosleep(2), MAP_ANONYMOUS and MAP_NORESERVE are not in ISO C. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
+#include <time.h>
 #include <unistd.h>
 
 #if defined(__linux__)
@@ -154,23 +155,66 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/*
+ * How a writer waits for a reader it found inside a section. The reader
+ * never wakes it: that would add a load of a shared "writer waiting" word to
+ * every section's exit (liburcu's futex check), and the access path must
+ * not grow. So the writer polls, ever less often, and blocks between polls
+ * once the section has lasted longer than an access would:
+ *
+ * - WAIT_SPINS polls a pause apart, 1 to 10 us in all (a pause is 10 to 150
+ *   cycles depending on the CPU). An access's section is well under 1 us,
+ *   a copy of tens of KiB a few us: the common wait ends here, at once.
+ * - WAIT_YIELDS polls a sched_yield() apart, about 1 us each when nothing
+ *   else is runnable. A reader preempted on this very CPU runs instead.
+ * - Then naps of WAIT_NAP_MIN_NS, doubling up to WAIT_NAP_MAX_NS. The exit
+ *   is seen at most one nap late, and each nap is no longer than the wait
+ *   so far (plus the spins), so a section that lasts t costs the writer a
+ *   wait of about 2t at most, never more than about 1 ms late. The timer
+ *   slack (50 us by default, none for real-time threads) stretches the
+ *   first naps to about 50 us each. A reader away for long (its vCPU thread
+ *   descheduled on an oversubscribed host, a stopped thread) costs the
+ *   writer about 1000 wake-ups a second of 2 to 15 us of CPU each (the most
+ *   in a VM): 1 % of a CPU or less, where polling burnt all of one
+ *   (tests/faults/check_grace.c measures it).
+ *
+ * Readers never wait for it. It holds registry_lock (and its handle's
+ * mutex) meanwhile, as it did when it spun: writers of any handle, and
+ * threads making their first access or exiting, wait with it.
+ */
+#define WAIT_SPINS 256u
+#define WAIT_YIELDS 8u
+#define WAIT_NAP_MIN_NS 4000L
+#define WAIT_NAP_MAX_NS 1000000L
+
 static void wait_for_reader(const struct squib_reader *reader)
 {
 	/* seq_cst: with membarrier any order would do; without it, this load
 	 * and the table store before it are the writer's half of the Dekker
 	 * pairing with the reader's seq_cst exchange. */
 	uint64_t seen = atomic_load_explicit(&reader->seq, memory_order_seq_cst);
+	unsigned polls = 0;
+	long nap_ns = WAIT_NAP_MIN_NS;
 
 	if (!(seen & READER_INSIDE))
 		return;
 	/* Inside: wait for this section to end. Any change will do; a new
-	 * section loads the new table. */
-	for (unsigned spins = 0; atomic_load_explicit(&reader->seq, memory_order_seq_cst) == seen;
-	     spins++) {
-		/* Each poll pulls the reader's line away from it: poll gently. */
-		cpu_relax();
-		if (spins >= 64)
+	 * section loads the new table. Each poll pulls the reader's line away
+	 * from it, one more reason to poll less the longer the wait. */
+	while (atomic_load_explicit(&reader->seq, memory_order_seq_cst) == seen) {
+		if (polls < WAIT_SPINS) {
+			polls++;
+			cpu_relax();
+		} else if (polls < WAIT_SPINS + WAIT_YIELDS) {
+			polls++;
 			sched_yield();
+		} else {
+			struct timespec nap = {.tv_sec = 0, .tv_nsec = nap_ns};
+
+			/* Cannot fail but for EINTR, which only polls early. */
+			(void)nanosleep(&nap, NULL);
+			nap_ns = nap_ns < WAIT_NAP_MAX_NS / 2 ? 2 * nap_ns : WAIT_NAP_MAX_NS;
+		}
 	}
 }
 
