@@ -11,6 +11,7 @@ find_package(Threads REQUIRED)
 set(SQUIB_PUBLIC_HEADERS
 	include/squib/access.h
 	include/squib/addr.h
+	include/squib/backing.h
 	include/squib/core.h
 	include/squib/error.h
 	include/squib/export.h

@@ -719,7 +719,10 @@ static bool op_write_typed(struct fuzz *f)
 	return true;
 }
 
-/* A region info with room past the 0.2 layout, to see that it stays untouched. */
+/* The layout 0.2 shipped: the smallest sz the library accepts. */
+#define INFO_0_2_SIZE (offsetof(squib_region_info_t, host_addr) + sizeof(void *))
+
+/* A region info with room past the layout, to see that it stays untouched. */
 struct info_box {
 	squib_region_info_t info;
 	unsigned char tail[32];
@@ -734,7 +737,7 @@ static squib_region_info_t *info_prepare(struct info_box *box, struct info_box *
 		memcpy(before, box, sizeof(*box));
 		return NULL;
 	case INFO_SHORT:
-		box->info.sz = sizeof(squib_region_info_t) - 1;
+		box->info.sz = INFO_0_2_SIZE - 1;
 		break;
 	case INFO_ZERO:
 		box->info.sz = 0;
@@ -753,7 +756,7 @@ static squib_region_info_t *info_prepare(struct info_box *box, struct info_box *
 /* Argument checks come first: NULL info or an sz below the 0.2 layout. */
 static bool info_invalid(const squib_region_info_t *info)
 {
-	return !info || info->sz < sizeof(squib_region_info_t);
+	return !info || info->sz < INFO_0_2_SIZE;
 }
 
 static void info_check(const struct fuzz *f, int got, const struct info_box *box,
@@ -769,7 +772,7 @@ static void info_check(const struct fuzz *f, int got, const struct info_box *box
 	if (info->sz != before->info.sz)
 		mismatch(f, "info->sz changed from %zu to %zu", before->info.sz, info->sz);
 	if (memcmp(box->tail, before->tail, sizeof(box->tail)) != 0)
-		mismatch(f, "bytes past the 0.2 layout of *info were written");
+		mismatch(f, "bytes past the layout of *info were written");
 	if (info->range.base.raw != region->base || info->range.size != region->size ||
 	    info->slot != region->slot || info->prot != region->prot)
 		mismatch(f,

@@ -128,7 +128,7 @@ enum fuzz_len_mode {
 enum fuzz_info_mode {
 	INFO_EXACT, /* sz = sizeof(squib_region_info_t) */
 	INFO_NULL,  /* info is NULL */
-	INFO_SHORT, /* sz = sizeof - 1: INVALID_ARGUMENT */
+	INFO_SHORT, /* sz = the 0.2 layout - 1: INVALID_ARGUMENT */
 	INFO_ZERO,  /* sz = 0: INVALID_ARGUMENT */
 	INFO_LARGE, /* sz = sizeof + 32: the tail must stay untouched */
 	INFO_MODES

@@ -28,7 +28,7 @@
  * Typed values are little-endian in guest memory. A naturally aligned one
  * is moved with one relaxed atomic load or store, so a guest racing on a
  * ring index sees the old or the new value, never a mix (host addresses
- * keep the guest address's alignment, see squib_host_map); an unaligned one
+ * keep the guest address's alignment, see lib/backing.c); an unaligned one
  * with memcpy, which may tear, as on real hardware.
  */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -135,9 +135,10 @@ static inline bool translate(const struct table *table, uint64_t addr, uint64_t 
 
 /* For the fast path of a typed access (len <= 8): false when addr's hint
  * does not settle it; the slow path, which the caller takes then, does. */
-static inline bool translate_typed_fast(const struct table *table, uint64_t addr, uint8_t **host)
+static inline bool translate_typed_fast(const struct hint_index *index, uint64_t addr,
+					uint8_t **host)
 {
-	const struct hint *hint = table_hint(table, addr);
+	const struct hint *hint = index_hint(index, addr);
 
 	if (SQUIB_UNLIKELY(!hint_holds_typed(hint, addr)))
 		return false;
@@ -146,10 +147,10 @@ static inline bool translate_typed_fast(const struct table *table, uint64_t addr
 }
 
 /* For the fast path of a copy. */
-static inline bool translate_fast(const struct table *table, uint64_t addr, uint64_t len,
+static inline bool translate_fast(const struct hint_index *index, uint64_t addr, uint64_t len,
 				  uint8_t **host)
 {
-	const struct hint *hint = table_hint(table, addr);
+	const struct hint *hint = index_hint(index, addr);
 
 	if (SQUIB_UNLIKELY(!hint_holds(hint, addr, len)))
 		return false;
@@ -157,10 +158,16 @@ static inline bool translate_fast(const struct table *table, uint64_t addr, uint
 	return true;
 }
 
-static inline const struct table *current_table(const squib_mem_t *mem)
+/* The index a fast read or write consults (see table.h). seq_cst, as in
+ * access_begin(): a plain load on x86. */
+static inline const struct hint_index *read_index(const squib_mem_t *mem)
 {
-	/* seq_cst, as in access_begin(): a plain load on x86. */
-	return atomic_load_explicit(&mem->table, memory_order_seq_cst);
+	return atomic_load_explicit(&mem->reads, memory_order_seq_cst);
+}
+
+static inline const struct hint_index *write_index(const squib_mem_t *mem)
+{
+	return atomic_load_explicit(&mem->writes, memory_order_seq_cst);
 }
 
 SQUIB_COLD static squib_status_t fail_out_of_range(uint64_t addr, uint64_t len)
@@ -208,21 +215,36 @@ SQUIB_COLD static squib_status_t read_slow(const squib_mem_t *mem, uint64_t addr
 	return inside ? SQUIB_OK : fail_out_of_range(addr, len);
 }
 
-/* buf for a plain copy (width 0), value for a typed one. */
+SQUIB_COLD static squib_status_t fail_read_only(uint64_t addr, uint64_t len, uint32_t slot)
+{
+	return squib_fail(SQUIB_E_READ_ONLY,
+			  "addr " SQUIB_GPA_FMT " + len %" PRIu64 ": slot %" PRIu32 " is read-only",
+			  addr, len, slot);
+}
+
+/*
+ * buf for a plain copy (width 0), value for a typed one. Every write that
+ * the write index does not settle comes here: those to regions that refuse
+ * plain writes (table.h) among them, and the region's flags decide.
+ */
 static squib_status_t write_any(squib_mem_t *mem, uint64_t addr, const void *buf, size_t len,
 				uint64_t value, unsigned width, const char *caller)
 {
 	struct access_guard guard;
-	uint8_t *host;
-	bool inside;
+	const struct region *region;
+	squib_status_t status = SQUIB_OK;
 
 	if (!mem || (!buf && len && !width))
 		return fail_arguments(caller, mem, "buf", len);
-	inside = translate(access_begin(mem, &guard), addr, len, &host);
-	if (inside)
-		copy_to_guest(host, buf, len, value, width);
+	region = table_find(access_begin(mem, &guard), addr, len);
+	if (!region)
+		status = fail_out_of_range(addr, len);
+	else if (region->flags & SQUIB_REGION_READONLY)
+		status = fail_read_only(addr, len, region->slot);
+	else
+		copy_to_guest(region->host + (addr - region->base), buf, len, value, width);
 	access_end(mem, &guard);
-	return inside ? SQUIB_OK : fail_out_of_range(addr, len);
+	return status;
 }
 
 SQUIB_COLD static squib_status_t write_slow(squib_mem_t *mem, uint64_t addr, const void *buf,
@@ -245,7 +267,7 @@ squib_status_t squib_mem_read(const squib_mem_t *mem, squib_gpa_t addr, void *bu
 	if (SQUIB_LIKELY(mem && buf && reader_enter_fast(reader, &seq))) {
 		uint8_t *host;
 
-		if (SQUIB_LIKELY(translate_fast(current_table(mem), addr.raw, len, &host))) {
+		if (SQUIB_LIKELY(translate_fast(read_index(mem), addr.raw, len, &host))) {
 			memcpy(buf, host, len);
 			reader_exit_fast(reader, seq);
 			return SQUIB_OK;
@@ -263,7 +285,7 @@ squib_status_t squib_mem_write(squib_mem_t *mem, squib_gpa_t addr, const void *b
 	if (SQUIB_LIKELY(mem && buf && reader_enter_fast(reader, &seq))) {
 		uint8_t *host;
 
-		if (SQUIB_LIKELY(translate_fast(current_table(mem), addr.raw, len, &host))) {
+		if (SQUIB_LIKELY(translate_fast(write_index(mem), addr.raw, len, &host))) {
 			memcpy(host, buf, len);
 			reader_exit_fast(reader, seq);
 			return SQUIB_OK;
@@ -283,7 +305,7 @@ squib_status_t squib_mem_write(squib_mem_t *mem, squib_gpa_t addr, const void *b
                                                                                                    \
 		if (SQUIB_LIKELY(mem && out && reader_enter_fast(reader, &seq))) {                 \
 			if (SQUIB_LIKELY(                                                          \
-				translate_typed_fast(current_table(mem), addr.raw, &host))) {      \
+				translate_typed_fast(read_index(mem), addr.raw, &host))) {         \
 				uint##bits##_t value = load_le##bits(host);                        \
                                                                                                    \
 				reader_exit_fast(reader, seq);                                     \
@@ -304,7 +326,7 @@ squib_status_t squib_mem_write(squib_mem_t *mem, squib_gpa_t addr, const void *b
                                                                                                    \
 		if (SQUIB_LIKELY(mem && reader_enter_fast(reader, &seq))) {                        \
 			if (SQUIB_LIKELY(                                                          \
-				translate_typed_fast(current_table(mem), addr.raw, &host))) {      \
+				translate_typed_fast(write_index(mem), addr.raw, &host))) {        \
 				store_le##bits(host, value);                                       \
 				reader_exit_fast(reader, seq);                                     \
 				return SQUIB_OK;                                                   \

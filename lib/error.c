@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
+/* The XSI strerror_r, which returns an int, on glibc as elsewhere. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "error.h"
 
@@ -27,6 +31,18 @@ const char *squib_strerror(squib_status_t status)
 		return "slot already in use";
 	case SQUIB_E_NOT_FOUND:
 		return "no region with that slot";
+	case SQUIB_E_UNSUPPORTED:
+		return "not supported by this host or build";
+	case SQUIB_E_IO:
+		return "file or socket I/O failed";
+	case SQUIB_E_BUSY:
+		return "busy: not allowed in the current state";
+	case SQUIB_E_READ_ONLY:
+		return "region is read-only";
+	case SQUIB_E_NO_SPACE:
+		return "caller's array is too small";
+	case SQUIB_E_CORRUPT:
+		return "snapshot or stream is corrupt";
 	}
 	return "unknown status";
 }
@@ -42,6 +58,41 @@ squib_status_t squib_fail(squib_status_t status, const char *fmt, ...)
 
 	va_start(args, fmt);
 	(void)vsnprintf(last_error, sizeof(last_error), fmt, args);
+	va_end(args);
+	return status;
+}
+
+static squib_status_t fail_errno_v(squib_status_t status, int err, const char *fmt, va_list args)
+{
+	char text[96];
+	int used = vsnprintf(last_error, sizeof(last_error), fmt, args);
+
+	if (used < 0 || (size_t)used >= sizeof(last_error))
+		return status;
+	if (strerror_r(err, text, sizeof(text)) != 0)
+		(void)snprintf(text, sizeof(text), "unknown error");
+	(void)snprintf(last_error + used, sizeof(last_error) - (size_t)used, ": %s (errno %d)",
+		       text, err);
+	return status;
+}
+
+squib_status_t squib_fail_errno(int err, const char *fmt, ...)
+{
+	va_list args;
+	squib_status_t status = err == ENOMEM || err == EAGAIN ? SQUIB_E_NO_MEMORY : SQUIB_E_IO;
+
+	va_start(args, fmt);
+	status = fail_errno_v(status, err, fmt, args);
+	va_end(args);
+	return status;
+}
+
+squib_status_t squib_fail_status_errno(squib_status_t status, int err, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	status = fail_errno_v(status, err, fmt, args);
 	va_end(args);
 	return status;
 }

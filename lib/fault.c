@@ -14,6 +14,7 @@ static _Atomic uint64_t injected;  /* requests failed on purpose */
 static _Atomic unsigned last_kind; /* kind of the last failed request */
 static _Atomic int64_t live_blocks;
 static _Atomic int64_t live_mappings;
+static _Atomic int64_t live_fds;
 
 void squib_fault_arm(unsigned kinds, uint64_t nth, bool sticky)
 {
@@ -80,4 +81,14 @@ void squib_fault_count_block(int delta)
 void squib_fault_count_mapping(int delta)
 {
 	atomic_fetch_add(&live_mappings, delta);
+}
+
+int64_t squib_fault_live_fds(void)
+{
+	return atomic_load(&live_fds);
+}
+
+void squib_fault_count_fd(int delta)
+{
+	atomic_fetch_add(&live_fds, delta);
 }

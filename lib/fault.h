@@ -22,7 +22,16 @@ enum squib_fault_kind {
 	SQUIB_FAULT_MAP = 1u << 2,	     /* squib_host_map */
 	SQUIB_FAULT_KEY_CREATE = 1u << 3,    /* squib_host_key_create */
 	SQUIB_FAULT_KEY_SET = 1u << 4,	     /* squib_host_key_set */
-	SQUIB_FAULT_ALL = (1u << 5) - 1
+	SQUIB_FAULT_MAP_FIXED = 1u << 5,     /* squib_host_map_fixed: the backing's mmap */
+	SQUIB_FAULT_MEMFD = 1u << 6,	     /* squib_host_memfd */
+	SQUIB_FAULT_FTRUNCATE = 1u << 7,     /* squib_host_resize */
+	SQUIB_FAULT_SEAL = 1u << 8,	     /* squib_host_seal */
+	SQUIB_FAULT_DUP = 1u << 9,	     /* squib_host_dup */
+	SQUIB_FAULT_MADVISE = 1u << 10,	     /* squib_host_advise */
+	SQUIB_FAULT_MLOCK = 1u << 11,	     /* squib_host_lock_on_fault */
+	SQUIB_FAULT_MPROTECT = 1u << 12,     /* squib_host_protect */
+	SQUIB_FAULT_FALLOCATE = 1u << 13,    /* squib_host_punch_hole */
+	SQUIB_FAULT_ALL = (1u << 14) - 1
 };
 
 /* Resets the counters and arms the injector: the nth request (1 = the next
@@ -44,12 +53,14 @@ uint64_t squib_fault_injected(void);
 /* The kind of the most recent failed request, 0 if none. */
 unsigned squib_fault_last_kind(void);
 
-/* Host memory the library holds right now: blocks from squib_host_alloc*
- * not yet freed, and mappings not yet unmapped. Counted whether or not the
- * injector is armed, so a test can prove that a failed call leaked neither
- * (valgrind does not track mappings). */
+/* Host resources the library holds right now: blocks from squib_host_alloc*
+ * not yet freed, reservations (every library-owned mapping sits in one) not
+ * yet unmapped, and file descriptors (memfds, dups) not yet closed. Counted
+ * whether or not the injector is armed, so a test can prove that a failed
+ * call leaked none (valgrind does not track mappings). */
 int64_t squib_fault_live_blocks(void);
 int64_t squib_fault_live_mappings(void);
+int64_t squib_fault_live_fds(void);
 
 /* Called by lib/host.c before each request: true if this one must fail. */
 bool squib_fault_hit(enum squib_fault_kind kind);
@@ -58,5 +69,6 @@ bool squib_fault_hit(enum squib_fault_kind kind);
  * back (-1). */
 void squib_fault_count_block(int delta);
 void squib_fault_count_mapping(int delta);
+void squib_fault_count_fd(int delta);
 
 #endif

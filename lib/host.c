@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* syscall(2), MAP_ANONYMOUS and MAP_NORESERVE are not in ISO C. */
+/* MAP_ANONYMOUS, MAP_NORESERVE, memfd_create, mlock2, fallocate and
+ * F_DUPFD_CLOEXEC are not in ISO C. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
-#include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "compiler.h"
-#include "error.h"
 #include "host.h"
 
 /* The test build fails chosen requests on purpose (lib/fault.h); in every
@@ -21,10 +22,12 @@
 #define FAULT(kind) squib_fault_hit(kind)
 #define COUNT_BLOCK(ptr, delta) ((ptr) ? squib_fault_count_block(delta) : (void)0)
 #define COUNT_MAPPING(delta) squib_fault_count_mapping(delta)
+#define COUNT_FD(delta) squib_fault_count_fd(delta)
 #else
 #define FAULT(kind) false
 #define COUNT_BLOCK(ptr, delta) ((void)0)
 #define COUNT_MAPPING(delta) ((void)0)
+#define COUNT_FD(delta) ((void)0)
 #endif
 
 #ifndef MAP_NORESERVE
@@ -67,73 +70,173 @@ void squib_host_free(void *ptr)
 	free(ptr);
 }
 
-static uint64_t page_size(void)
-{
-	long size = sysconf(_SC_PAGESIZE);
+/* A failed request looks exactly like the host's own failure. */
+#define FAIL_WITH(kind, err, ret)                                                                  \
+	do {                                                                                       \
+		if (FAULT(kind)) {                                                                 \
+			errno = (err);                                                             \
+			return ret;                                                                \
+		}                                                                                  \
+	} while (0)
 
-	return size > 0 ? (uint64_t)size : 4096u;
+void *squib_host_reserve(size_t length)
+{
+	return squib_host_map_anonymous(length, PROT_NONE, MAP_PRIVATE | MAP_NORESERVE);
 }
 
-/* The mapping behind [base, base + size): it starts base's offset into its
- * page before the host address, and is whole pages long. Returns false if
- * that length does not fit in size_t. */
-static bool mapping_span(uint64_t base, uint64_t size, uint64_t *lead, size_t *length)
+void *squib_host_map_anonymous(size_t length, int prot, int flags)
 {
-	uint64_t page = page_size();
-	uint64_t total;
-
-	*lead = base & (page - 1);
-	if (__builtin_add_overflow(size, *lead, &total) ||
-	    __builtin_add_overflow(total, page - 1, &total) || total > SIZE_MAX)
-		return false;
-	*length = (size_t)(total & ~(page - 1));
-	return true;
-}
-
-squib_status_t squib_host_map(uint64_t base, uint64_t size, uint8_t **host_addr)
-{
-	uint64_t lead;
-	size_t length;
 	void *map;
 
-	if (!mapping_span(base, size, &lead, &length))
-		return squib_fail(SQUIB_E_NO_MEMORY,
-				  "cannot map %" PRIu64 " bytes for base " SQUIB_GPA_FMT
-				  ": larger than the host address space",
-				  size, base);
-	/* MAP_NORESERVE: a 64 GiB guest costs no swap reservation and no RAM
-	 * until the guest touches it. */
-	if (FAULT(SQUIB_FAULT_MAP)) {
-		map = MAP_FAILED;
-		errno = ENOMEM;
-	} else {
-		/* fd -1: what mmap(2) asks of MAP_ANONYMOUS (cppcheck's POSIX
-		 * model disagrees: see .cppcheck/suppressions.txt). */
-		map = mmap(NULL, length, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	}
+	FAIL_WITH(SQUIB_FAULT_MAP, ENOMEM, NULL);
+	/* fd -1: what mmap(2) asks of MAP_ANONYMOUS (cppcheck's POSIX model
+	 * disagrees: see .cppcheck/suppressions.txt). */
+	map = mmap(NULL, length, prot, flags | MAP_ANONYMOUS, -1, 0);
 	if (map == MAP_FAILED)
-		return squib_fail(SQUIB_E_NO_MEMORY,
-				  "cannot map %zu bytes for base " SQUIB_GPA_FMT " size %" PRIu64
-				  ": errno %d",
-				  length, base, size, errno);
+		return NULL;
 	COUNT_MAPPING(1);
-	*host_addr = (uint8_t *)map + lead;
-	return SQUIB_OK;
+	return map;
 }
 
 /* Not const: the memory is given back, which is the strongest write; munmap
  * takes a void *. */
 /* cppcheck-suppress constParameter */
-void squib_host_unmap(uint64_t base, uint64_t size, uint8_t *host_addr)
+void squib_host_unreserve(void *addr, size_t length)
 {
-	uint64_t lead;
-	size_t length;
+	COUNT_MAPPING(-1);
+	(void)munmap(addr, length);
+}
 
-	if (mapping_span(base, size, &lead, &length)) {
-		COUNT_MAPPING(-1);
-		(void)munmap(host_addr - lead, length);
+int squib_host_map_fixed(void *addr, size_t length, int prot, int flags, int fd, uint64_t offset)
+{
+	FAIL_WITH(SQUIB_FAULT_MAP_FIXED, ENOMEM, -1);
+	if (offset > (uint64_t)INT64_MAX) {
+		errno = EOVERFLOW;
+		return -1;
 	}
+	return mmap(addr, length, prot, flags | MAP_FIXED, fd, (off_t)offset) == MAP_FAILED ? -1
+											    : 0;
+}
+
+int squib_host_protect(void *addr, size_t length, int prot)
+{
+	FAIL_WITH(SQUIB_FAULT_MPROTECT, ENOMEM, -1);
+	return mprotect(addr, length, prot);
+}
+
+int squib_host_advise(void *addr, size_t length, int advice)
+{
+	FAIL_WITH(SQUIB_FAULT_MADVISE, ENOMEM, -1);
+	return madvise(addr, length, advice);
+}
+
+void squib_host_advise_undo(void *addr, size_t length, int advice)
+{
+	(void)madvise(addr, length, advice);
+}
+
+int squib_host_lock_on_fault(void *addr, size_t length)
+{
+	FAIL_WITH(SQUIB_FAULT_MLOCK, ENOMEM, -1);
+#if defined(MLOCK_ONFAULT)
+	return mlock2(addr, length, MLOCK_ONFAULT);
+#else
+	(void)addr;
+	(void)length;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+void squib_host_unlock(void *addr, size_t length)
+{
+	(void)munlock(addr, length);
+}
+
+int squib_host_memfd(const char *name, int hugetlb)
+{
+	int fd;
+
+	FAIL_WITH(SQUIB_FAULT_MEMFD, EMFILE, -1);
+#if defined(MFD_CLOEXEC) && defined(MFD_ALLOW_SEALING)
+	unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
+#if defined(MFD_HUGETLB)
+	if (hugetlb)
+		flags |= MFD_HUGETLB;
+#endif
+	fd = memfd_create(name, flags);
+#else
+	(void)name;
+	(void)hugetlb;
+	errno = ENOSYS;
+	fd = -1;
+#endif
+	if (fd >= 0)
+		COUNT_FD(1);
+	return fd;
+}
+
+int squib_host_resize(int fd, uint64_t size)
+{
+	FAIL_WITH(SQUIB_FAULT_FTRUNCATE, ENOSPC, -1);
+	if (size > (uint64_t)INT64_MAX) {
+		errno = EFBIG;
+		return -1;
+	}
+	return ftruncate(fd, (off_t)size);
+}
+
+int squib_host_seal(int fd, int seals)
+{
+	FAIL_WITH(SQUIB_FAULT_SEAL, EPERM, -1);
+#if defined(F_ADD_SEALS)
+	return fcntl(fd, F_ADD_SEALS, seals);
+#else
+	(void)fd;
+	(void)seals;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+int squib_host_dup(int fd)
+{
+	int copy;
+
+	FAIL_WITH(SQUIB_FAULT_DUP, EMFILE, -1);
+	/* 3 or above: never one of the standard streams, even if the caller
+	 * closed them. */
+	copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (copy >= 0)
+		COUNT_FD(1);
+	return copy;
+}
+
+void squib_host_close(int fd)
+{
+	COUNT_FD(-1);
+	/* Linux closes the descriptor even when close() reports EINTR, so it
+	 * is never retried (that could close another thread's new fd). */
+	(void)close(fd);
+}
+
+int squib_host_punch_hole(int fd, uint64_t offset, uint64_t length)
+{
+	FAIL_WITH(SQUIB_FAULT_FALLOCATE, EIO, -1);
+#if defined(FALLOC_FL_PUNCH_HOLE) && defined(FALLOC_FL_KEEP_SIZE)
+	if (offset > (uint64_t)INT64_MAX || length > (uint64_t)INT64_MAX - offset) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset,
+			 (off_t)length);
+#else
+	(void)fd;
+	(void)offset;
+	(void)length;
+	errno = EOPNOTSUPP;
+	return -1;
+#endif
 }
 
 int squib_host_key_create(pthread_key_t *key, void (*destructor)(void *))

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "backing.h"
 #include "error.h"
 #include "host.h"
 #include "mem_internal.h"
@@ -35,6 +36,8 @@ squib_status_t squib_mem_new(squib_mem_t **out)
 		return squib_fail(SQUIB_E_NO_MEMORY, "cannot initialise the handle's mutex");
 	}
 	atomic_init(&mem->table, table);
+	atomic_init(&mem->reads, table->reads);
+	atomic_init(&mem->writes, table->writes);
 	mem->retired = NULL;
 	mem->retired_count = 0;
 	mem->retired_bytes = 0;
@@ -56,8 +59,7 @@ void squib_mem_free(squib_mem_t *mem)
 	grace_period_done_locked(mem);
 	table = atomic_load_explicit(&mem->table, memory_order_relaxed);
 	for (size_t i = 0; i < table->count; i++)
-		squib_host_unmap(table_regions(table)[i].base, table_regions(table)[i].size,
-				 table_regions(table)[i].host);
+		backing_put(table_regions(table)[i].backing);
 	table_free(table);
 	table_free(mem->spare);
 	pthread_mutex_destroy(&mem->lock);
@@ -109,7 +111,7 @@ static void grace_period_done_locked(squib_mem_t *mem)
 		table = next;
 	}
 	for (unsigned i = 0; i < mem->unmap_count; i++)
-		squib_host_unmap(mem->unmaps[i].base, mem->unmaps[i].size, mem->unmaps[i].host);
+		backing_put(mem->unmaps[i].backing);
 	mem->unmap_count = 0;
 	mem->unmap_bytes = 0;
 }
@@ -124,8 +126,11 @@ static void table_replace_locked(squib_mem_t *mem, struct table *next, const str
 {
 	struct table *old = atomic_load_explicit(&mem->table, memory_order_relaxed);
 
-	/* seq_cst pairs with the table load in access_begin(); see epoch.h
+	/* Release: a reader that finds an index finds its hints. seq_cst for
+	 * the table pairs with the table load in access_begin(); see epoch.h
 	 * for why readers need no fence of their own. */
+	atomic_store_explicit(&mem->writes, next->writes, memory_order_release);
+	atomic_store_explicit(&mem->reads, next->reads, memory_order_release);
 	atomic_store_explicit(&mem->table, next, memory_order_seq_cst);
 	old->retired_next = mem->retired;
 	mem->retired = old;
@@ -148,21 +153,25 @@ static struct table *current_table_locked(const squib_mem_t *mem)
 	return atomic_load_explicit(&mem->table, memory_order_relaxed);
 }
 
-static squib_status_t region_add_locked(squib_mem_t *mem, const struct region *wanted,
-					const void *bytes)
+static squib_status_t region_add_locked(squib_mem_t *mem, const struct backing_request *request,
+					uint32_t slot, squib_prot_t prot)
 {
 	struct table *table = current_table_locked(mem), *grown;
 	const struct region *other;
-	struct region region = *wanted;
+	struct region region = {.base = request->base,
+				.size = request->size,
+				.slot = slot,
+				.prot = prot,
+				.flags = request->flags};
 	size_t insert_at;
 	squib_status_t status;
 
-	other = table_find_slot(table, region.slot);
+	other = table_find_slot(table, slot);
 	if (other)
 		return squib_fail(SQUIB_E_SLOT_IN_USE,
 				  "slot %" PRIu32 " is already used by [" SQUIB_GPA_FMT
 				  ", " SQUIB_GPA_FMT ")",
-				  region.slot, other->base, other->base + other->size);
+				  slot, other->base, other->base + other->size);
 	other = table_find_overlap(table, region.base, region.size, &insert_at);
 	if (other)
 		return squib_fail(SQUIB_E_OVERLAP,
@@ -170,16 +179,14 @@ static squib_status_t region_add_locked(squib_mem_t *mem, const struct region *w
 				  " at [" SQUIB_GPA_FMT ", " SQUIB_GPA_FMT ")",
 				  region.base, region.base + region.size, other->slot, other->base,
 				  other->base + other->size);
-	status = squib_host_map(region.base, region.size, &region.host);
+	/* Made before the table that shows it is published: no reader can
+	 * see the region without its bytes and its flags. */
+	status = backing_create(request, &region.backing, &region.host);
 	if (status != SQUIB_OK)
 		return status;
-	/* Filled before the table that shows it is published: no reader can
-	 * see the region without its bytes. */
-	if (bytes)
-		memcpy(region.host, bytes, (size_t)region.size);
 	grown = table_with_insert(table, insert_at, &region, &mem->spare);
 	if (!grown) {
-		squib_host_unmap(region.base, region.size, region.host);
+		backing_put(region.backing);
 		return squib_fail(SQUIB_E_NO_MEMORY, "cannot allocate a table of %zu regions",
 				  table->count + 1);
 	}
@@ -187,11 +194,23 @@ static squib_status_t region_add_locked(squib_mem_t *mem, const struct region *w
 	return SQUIB_OK;
 }
 
+squib_status_t squib_mem_region_add(squib_mem_t *mem, const struct backing_request *request,
+				    uint32_t slot, squib_prot_t prot)
+{
+	squib_status_t status;
+
+	pthread_mutex_lock(&mem->lock);
+	status = region_add_locked(mem, request, slot, prot);
+	pthread_mutex_unlock(&mem->lock);
+	return status;
+}
+
+/* 0.2's adds: the anonymous backing, flags 0, after 0.2's checks. */
 static squib_status_t region_add(squib_mem_t *mem, const char *caller, uint64_t base, uint64_t size,
 				 const void *bytes, uint32_t slot, squib_prot_t prot)
 {
-	struct region region = {.base = base, .size = size, .slot = slot, .prot = prot};
-	squib_status_t status;
+	struct backing_request request = {
+	    .base = base, .size = size, .fd = -1, .bytes = bytes, .page = backing_host_page()};
 	uint64_t end;
 
 	if (!mem)
@@ -207,11 +226,7 @@ static squib_status_t region_add(squib_mem_t *mem, const char *caller, uint64_t 
 		return squib_fail(SQUIB_E_INVALID_ARGUMENT,
 				  "%s: unknown protection bits 0x%" PRIx32, caller,
 				  prot & ~(squib_prot_t)SQUIB_PROT_RWX);
-
-	pthread_mutex_lock(&mem->lock);
-	status = region_add_locked(mem, &region, bytes);
-	pthread_mutex_unlock(&mem->lock);
-	return status;
+	return squib_mem_region_add(mem, &request, slot, prot);
 }
 
 squib_status_t squib_mem_add_region(squib_mem_t *mem, squib_range_t range, uint32_t slot,
@@ -285,16 +300,30 @@ static squib_status_t check_info(const squib_mem_t *mem, const squib_region_info
 	return SQUIB_OK;
 }
 
-/* Fills the fields of the layout this library knows, one by one: sz, any
- * padding and any byte past that layout stay as the caller left them. A
- * later release that appends a field fills it only when info->sz covers it. */
+/* Whether the caller's info->sz holds all of field. */
+#define INFO_HOLDS(info, field)                                                                    \
+	((info)->sz >= offsetof(squib_region_info_t, field) + sizeof((info)->field))
+
+/* Fills the fields of the layout this library knows that fit in info->sz,
+ * one by one: sz, any padding and any byte past that layout stay as the
+ * caller left them. 0.2's fields always fit (check_info). */
 static void info_fill(squib_region_info_t *info, const struct region *region)
 {
+	const struct backing *backing = region->backing;
+
 	info->range.base.raw = region->base;
 	info->range.size = region->size;
 	info->slot = region->slot;
 	info->prot = region->prot;
 	info->host_addr = region->host;
+	if (INFO_HOLDS(info, flags))
+		info->flags = region->flags;
+	if (INFO_HOLDS(info, fd))
+		info->fd = backing->fd;
+	if (INFO_HOLDS(info, fd_offset))
+		info->fd_offset = backing->fd >= 0 ? backing->fd_offset : 0;
+	if (INFO_HOLDS(info, name))
+		memcpy(info->name, backing->name, sizeof(info->name));
 }
 
 squib_status_t squib_mem_find_region(const squib_mem_t *mem, squib_gpa_t addr,

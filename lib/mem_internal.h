@@ -19,10 +19,16 @@
 /* The padding after `table` is the point: clang-analyzer's padding check
  * would pack it away. */
 struct squib_mem { /* NOLINT(clang-analyzer-optin.performance.Padding) */
-	/* Read by every access, written only when a region is added or
-	 * removed: alone on its cache line so that taking the writer mutex
-	 * does not evict it from the readers' caches. */
-	alignas(SQUIB_CACHELINE) struct table *_Atomic table;
+	/* Read by every access, written only when the table changes: alone
+	 * on their cache line so that taking the writer mutex does not evict
+	 * them from the readers' caches. The read fast path uses reads, the
+	 * write fast path writes (the table's two indexes, see table.h), every
+	 * other path the table itself. Published together, in one grace
+	 * period's reach: a reader may see any mix of old and new pointers,
+	 * each valid until its section ends. */
+	alignas(SQUIB_CACHELINE) const struct hint_index *_Atomic reads;
+	const struct hint_index *_Atomic writes;
+	struct table *_Atomic table;
 	/* Serialises add and remove (and the rare reader that could not
 	 * register, see access_begin). */
 	alignas(SQUIB_CACHELINE) pthread_mutex_t lock;
@@ -44,6 +50,13 @@ struct access_guard {
 	struct squib_reader *reader; /* NULL: holding mem->lock instead */
 	uint64_t seq;
 };
+
+struct backing_request;
+
+/* Adds a region whose arguments are checked (everything before
+ * SQUIB_E_SLOT_IN_USE in the contract's order): the one path of every add. */
+squib_status_t squib_mem_region_add(squib_mem_t *mem, const struct backing_request *request,
+				    uint32_t slot, squib_prot_t prot);
 
 void squib_mem_lock_for_access(const squib_mem_t *mem);
 void squib_mem_unlock_for_access(const squib_mem_t *mem);

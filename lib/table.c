@@ -17,18 +17,32 @@ static size_t index_entries(size_t count)
 	return entries;
 }
 
-/* Lays out a table for count regions in *spare when that block is big
- * enough, else in a new block: see struct table for the layout. */
-static struct table *table_alloc(size_t count, struct table **spare, struct region **regions,
-				 uint32_t **by_slot)
+/* Bytes of a hint index of entries entries, header included. */
+static bool index_bytes(size_t entries, size_t *bytes)
 {
-	size_t entries = index_entries(count), bytes, part, capacity;
-	struct table *table;
+	return !__builtin_mul_overflow(entries, sizeof(struct hint), bytes) &&
+	       !__builtin_add_overflow(*bytes, sizeof(struct hint_index), bytes);
+}
 
-	if (count > TABLE_MAX_REGIONS)
-		return NULL;
-	if (__builtin_mul_overflow(entries, sizeof(struct hint), &bytes) ||
-	    __builtin_add_overflow(bytes, sizeof(struct table), &bytes) ||
+/* Where the read index starts: after the header, on a hint boundary, so
+ * that no entry straddles a cache line of the cache-line aligned block. */
+#define TABLE_HEADER_BYTES                                                                         \
+	((sizeof(struct table) + sizeof(struct hint) - 1) & ~(sizeof(struct hint) - 1))
+
+/* Lays out a table for count regions, write_slow of which stay out of the
+ * write index, in *spare when that block is big enough, else in a new
+ * block: see struct table for the layout. */
+static struct table *table_alloc(size_t count, size_t write_slow, struct table **spare,
+				 struct region **regions, uint32_t **by_slot)
+{
+	size_t entries = index_entries(count), one_index, bytes, part, capacity;
+	struct hint_index *reads, *writes;
+	struct table *table;
+	char *tail;
+
+	if (count > TABLE_MAX_REGIONS || !index_bytes(entries, &one_index) ||
+	    __builtin_mul_overflow(one_index, write_slow ? 2u : 1u, &bytes) ||
+	    __builtin_add_overflow(bytes, TABLE_HEADER_BYTES, &bytes) ||
 	    __builtin_mul_overflow(count, sizeof(struct region) + sizeof(uint32_t), &part) ||
 	    __builtin_add_overflow(bytes, part, &bytes))
 		return NULL;
@@ -45,10 +59,21 @@ static struct table *table_alloc(size_t count, struct table **spare, struct regi
 		if (!table)
 			return NULL;
 	}
-	*regions = (struct region *)(void *)(table->index + entries);
+	tail = (char *)table + TABLE_HEADER_BYTES;
+	reads = (struct hint_index *)(void *)tail;
+	tail += one_index;
+	writes = reads;
+	if (write_slow) {
+		writes = (struct hint_index *)(void *)tail;
+		tail += one_index;
+	}
+	reads->mask = writes->mask = (uint64_t)(entries - 1) << HINT_SHIFT;
+	*regions = (struct region *)(void *)tail;
 	*by_slot = (uint32_t *)(void *)(*regions + count);
 	table->count = count;
-	table->index_mask = (uint64_t)(entries - 1) << HINT_SHIFT;
+	table->write_slow = write_slow;
+	table->reads = reads;
+	table->writes = writes;
 	table->regions = *regions;
 	table->by_slot = *by_slot;
 	table->capacity = capacity;
@@ -75,13 +100,15 @@ static uint64_t overlap(const struct region *region, uint64_t start, uint64_t la
 }
 
 /*
- * The region covering most of the granule [start, last], or NULL. Regions
- * are visited in order of base: *next is the first one not wholly before
- * the granule, and as granules only move up it never moves back. (shift <
- * 64 for every granule: at 63 the span has at most 2 of them.)
+ * The region covering most of the granule [start, last] among those that
+ * `wanted` accepts, or NULL. Regions are visited in order of base: *next is
+ * the first one not wholly before the granule, and as granules only move
+ * up it never moves back. (shift < 64 for every granule: at 63 the span has
+ * at most 2 of them.)
  */
 static const struct region *widest_in(const struct region *regions, size_t count, size_t *next,
-				      uint64_t start, uint64_t last)
+				      uint64_t start, uint64_t last,
+				      bool (*wanted)(const struct region *))
 {
 	const struct region *best = NULL;
 	uint64_t best_bytes = 0;
@@ -91,8 +118,11 @@ static const struct region *widest_in(const struct region *regions, size_t count
 	/* Each region from *next on ends at or after start; those that also
 	 * begin by last cover part of the granule. */
 	for (size_t k = *next; k < count && regions[k].base <= last; k++) {
-		uint64_t bytes = overlap(&regions[k], start, last);
+		uint64_t bytes;
 
+		if (wanted && !wanted(&regions[k]))
+			continue;
+		bytes = overlap(&regions[k], start, last);
 		if (bytes > best_bytes) {
 			best = &regions[k];
 			best_bytes = bytes;
@@ -102,23 +132,46 @@ static const struct region *widest_in(const struct region *regions, size_t count
 }
 
 /*
- * Fills the index (see struct table). The span's granules, `granules` of
- * them from first_granule on, number at most `entries`, so each has its own
- * entry; one sweep over granules and regions together finds, for each, the
- * region that covers most of it, and every other entry is written empty. A
- * region is looked at once per granule it touches, so the work is
+ * Fills one index (see struct table) with the regions `wanted` accepts
+ * (all for NULL). The span's granules, `granules` of them from
+ * first_granule on, number at most `entries`, so each has its own entry;
+ * one sweep over granules and regions together finds, for each, the region
+ * that covers most of it, and every other entry is written empty. A region
+ * is looked at once per granule it touches, so the work is
  * O(entries + count). (Each entry is written once, with no memset first:
  * the index is rebuilt on every change.)
  */
-static void table_index(struct table *table)
+static void index_fill(struct hint_index *index, const struct table *table, unsigned shift,
+		       bool (*wanted)(const struct region *))
+{
+	const struct region *regions = table->regions;
+	size_t count = table->count, next = 0;
+	uint64_t entries = (index->mask >> HINT_SHIFT) + 1;
+	uint64_t first_granule = count ? regions[0].base >> shift : 0;
+	uint64_t granules = 0, granule_mask = ((uint64_t)1 << shift) - 1;
+
+	if (count > 0)
+		granules = ((regions[count - 1].base + regions[count - 1].size - 1) >> shift) -
+			   first_granule + 1;
+	index->shift = shift - HINT_SHIFT;
+	for (uint64_t i = 0; i < entries; i++) {
+		uint64_t granule = first_granule + i, start = granule << shift;
+		const struct region *best = NULL;
+
+		if (i < granules)
+			best =
+			    widest_in(regions, count, &next, start, start + granule_mask, wanted);
+		index->entry[granule & (entries - 1)] = best ? hint_of(best) : (struct hint){0};
+	}
+}
+
+/* The granule shift of a table: the smallest that gives each granule of
+ * the regions' span an entry of its own. */
+static unsigned granule_shift(const struct table *table, uint64_t entries)
 {
 	const struct region *regions = table->regions;
 	size_t count = table->count;
-	uint64_t entries = (table->index_mask >> HINT_SHIFT) + 1;
 	unsigned shift = HINT_SHIFT;
-	struct hint *index = table->index;
-	uint64_t first_granule = 0, granules = 0, granule_mask;
-	size_t next = 0;
 
 	if (count > 0) {
 		uint64_t lo = regions[0].base;
@@ -126,20 +179,17 @@ static void table_index(struct table *table)
 
 		while ((last_byte >> shift) - (lo >> shift) > entries - 1)
 			shift++;
-		first_granule = lo >> shift;
-		granules = (last_byte >> shift) - first_granule + 1;
 	}
-	table->index_shift = shift - HINT_SHIFT;
-	granule_mask = ((uint64_t)1 << shift) - 1;
+	return shift;
+}
 
-	for (uint64_t i = 0; i < entries; i++) {
-		uint64_t granule = first_granule + i, start = granule << shift;
-		const struct region *best = NULL;
+static void table_index(struct table *table)
+{
+	unsigned shift = granule_shift(table, (table->reads->mask >> HINT_SHIFT) + 1);
 
-		if (i < granules)
-			best = widest_in(regions, count, &next, start, start + granule_mask);
-		index[granule & (entries - 1)] = best ? hint_of(best) : (struct hint){0};
-	}
+	index_fill(table->reads, table, shift, NULL);
+	if (table->writes != table->reads)
+		index_fill(table->writes, table, shift, region_takes_plain_writes);
 }
 
 const struct region *table_search(const struct table *table, uint64_t addr)
@@ -162,7 +212,7 @@ struct table *table_new_empty(void)
 {
 	struct region *regions;
 	uint32_t *by_slot;
-	struct table *table = table_alloc(0, NULL, &regions, &by_slot);
+	struct table *table = table_alloc(0, 0, NULL, &regions, &by_slot);
 
 	if (table)
 		table_index(table);
@@ -263,7 +313,9 @@ struct table *table_with_insert(const struct table *table, size_t insert_at,
 	struct region *regions;
 	uint32_t *by_slot;
 	size_t slot_at;
-	struct table *grown = table_alloc(table->count + 1, spare, &regions, &by_slot);
+	struct table *grown =
+	    table_alloc(table->count + 1, table->write_slow + !region_takes_plain_writes(region),
+			spare, &regions, &by_slot);
 
 	if (!grown)
 		return NULL;
@@ -289,7 +341,9 @@ struct table *table_with_remove(const struct table *table, const struct region *
 	uint32_t *by_slot;
 	size_t slot_at;
 	size_t removed = (size_t)(region - table_regions(table));
-	struct table *shrunk = table_alloc(table->count - 1, spare, &regions, &by_slot);
+	struct table *shrunk =
+	    table_alloc(table->count - 1, table->write_slow - !region_takes_plain_writes(region),
+			spare, &regions, &by_slot);
 
 	if (!shrunk)
 		return NULL;

@@ -17,7 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <squib/backing.h>
 #include <squib/prot.h>
+
+struct backing;
 
 /* A registered region. */
 struct region {
@@ -26,7 +29,18 @@ struct region {
 	uint8_t *host; /* host address of base */
 	uint32_t slot;
 	squib_prot_t prot;
+	uint32_t flags;		 /* SQUIB_REGION_*, DIRTY_LOG as it is in this table */
+	struct backing *backing; /* the host memory; one reference per region */
 };
+
+/* Flags that keep a region out of a table's write index: a plain store
+ * must not reach it (docs/DESIGN.md, where "writable" lives). */
+#define REGION_WRITE_SLOW (SQUIB_REGION_READONLY | SQUIB_REGION_DIRTY_LOG)
+
+static inline bool region_takes_plain_writes(const struct region *region)
+{
+	return !(region->flags & REGION_WRITE_SLOW);
+}
 
 /*
  * An entry of the lookup index: a copy of the one region that addresses
@@ -49,40 +63,53 @@ struct hint {
 #define HINT_SHIFT 5
 
 /*
- * One allocation holds a table: this header, the index, the regions sorted
- * by base, then the slot order.
+ * A direct-mapped hash of guest addresses: the hint for addr is at byte
+ * offset (addr >> shift) & mask of entry[], found in three instructions
+ * with no bounds check, because whatever the hint says is checked against
+ * addr anyway. shift is the granule shift less HINT_SHIFT, mask is
+ * (entries - 1) << HINT_SHIFT.
+ */
+struct hint_index {
+	unsigned shift;
+	uint64_t mask;
+	alignas(sizeof(struct hint)) struct hint entry[];
+};
+
+/*
+ * One allocation holds a table: this header, the read index, the write
+ * index when some region needs one, the regions sorted by base, then the
+ * slot order.
  *
- * The index is a direct-mapped hash of guest addresses: the hint for addr
- * is index[(addr >> shift) % entries], found in three instructions with no
- * bounds check, because whatever the hint says is checked against addr
- * anyway. shift is the smallest that gives every granule (2^shift
- * bytes) of the span from the first region's base to the last one's end
- * its own entry, so the regions of a table never compete for an entry
- * through wrap-around; a granule that several regions share hints at the
- * one covering most of it. Every access that its hint does not settle, and
- * every lookup outside the fast path, uses the binary search.
+ * Both indexes have the same shape. The granule shift is the smallest that
+ * gives every granule (2^shift bytes) of the span from the first region's
+ * base to the last one's end its own entry, so the regions of a table never
+ * compete for an entry through wrap-around; a granule that several regions
+ * share hints at the one covering most of it. The read index holds every
+ * region; the write index only those that take plain writes
+ * (region_takes_plain_writes), so a write to any other misses the fast
+ * path. When every region takes plain writes, writes == reads. Every
+ * access that its hint does not settle, and every lookup outside the fast
+ * path, uses the binary search.
  *
- * On the read path every instruction and load counts, because together
+ * On the access path every instruction and load counts, because together
  * they limit how many of the guest's cache misses the CPU can overlap
  * (docs/PERFORMANCE.md): the two index parameters are read from the
- * table's first line, then one 32-byte entry that holds all the check
- * needs.
+ * index's first line, then one 32-byte entry that holds all the check
+ * needs. The handle publishes both index pointers beside the table's, so
+ * a write costs what a read does.
  */
 struct table {
-	/* The byte offset of addr's hint in index[] is
-	 * (addr >> index_shift) & index_mask: index_shift is the granule
-	 * shift less HINT_SHIFT, index_mask is (entries - 1) << HINT_SHIFT. */
-	unsigned index_shift;
-	uint64_t index_mask;
 	size_t count;		      /* number of regions */
 	const struct region *regions; /* [count] sorted by base */
 	const uint32_t *by_slot;      /* [count] region indices sorted by slot */
+	struct hint_index *reads;
+	struct hint_index *writes; /* == reads when write_slow == 0 */
+	size_t write_slow;	   /* regions kept out of the write index */
 	/* One reference for being published or retiring, one per foreach
 	 * in progress; the last to drop it frees the table. */
 	_Atomic size_t refs;
 	struct table *retired_next; /* the handle's retired list, under its lock */
 	size_t capacity;	    /* bytes of the allocation */
-	alignas(sizeof(struct hint)) struct hint index[];
 };
 
 static inline const struct region *table_regions(const struct table *table)
@@ -126,11 +153,11 @@ void table_recycle(struct table **spare, struct table *unused);
 const struct region *table_search(const struct table *table, uint64_t addr) __attribute__((pure));
 
 /* The hint for addr. Any address has one, however far from every region. */
-static inline const struct hint *table_hint(const struct table *table, uint64_t addr)
+static inline const struct hint *index_hint(const struct hint_index *index, uint64_t addr)
 {
-	uint64_t offset = (addr >> table->index_shift) & table->index_mask;
+	uint64_t offset = (addr >> index->shift) & index->mask;
 
-	return (const struct hint *)(const void *)((const char *)table->index + offset);
+	return (const struct hint *)(const void *)((const char *)index->entry + offset);
 }
 
 /*

@@ -5,8 +5,11 @@
 #include "test_util.h"
 
 static const squib_status_t known[] = {
-    SQUIB_OK,	     SQUIB_E_INVALID_ARGUMENT, SQUIB_E_OUT_OF_RANGE, SQUIB_E_NO_MEMORY,
-    SQUIB_E_OVERLAP, SQUIB_E_SLOT_IN_USE,      SQUIB_E_NOT_FOUND,
+    SQUIB_OK,	       SQUIB_E_INVALID_ARGUMENT, SQUIB_E_OUT_OF_RANGE,
+    SQUIB_E_NO_MEMORY, SQUIB_E_OVERLAP,		 SQUIB_E_SLOT_IN_USE,
+    SQUIB_E_NOT_FOUND, SQUIB_E_UNSUPPORTED,	 SQUIB_E_IO,
+    SQUIB_E_BUSY,      SQUIB_E_READ_ONLY,	 SQUIB_E_NO_SPACE,
+    SQUIB_E_CORRUPT,
 };
 #define KNOWN_COUNT (sizeof(known) / sizeof(known[0]))
 
@@ -19,6 +22,12 @@ START_TEST(status_values_are_the_abi)
 	ck_assert_int_eq(SQUIB_E_OVERLAP, -4);
 	ck_assert_int_eq(SQUIB_E_SLOT_IN_USE, -5);
 	ck_assert_int_eq(SQUIB_E_NOT_FOUND, -6);
+	ck_assert_int_eq(SQUIB_E_UNSUPPORTED, -7);
+	ck_assert_int_eq(SQUIB_E_IO, -8);
+	ck_assert_int_eq(SQUIB_E_BUSY, -9);
+	ck_assert_int_eq(SQUIB_E_READ_ONLY, -10);
+	ck_assert_int_eq(SQUIB_E_NO_SPACE, -11);
+	ck_assert_int_eq(SQUIB_E_CORRUPT, -12);
 	ck_assert_uint_eq(sizeof(squib_status_t), sizeof(int));
 }
 END_TEST
@@ -42,7 +51,7 @@ END_TEST
 
 START_TEST(strerror_unknown_is_generic)
 {
-	static const int unknown[] = {1, 2, -7, -8, 100, -100, INT32_MAX, INT32_MIN};
+	static const int unknown[] = {1, 2, -13, -14, 100, -100, INT32_MAX, INT32_MIN};
 	const char *generic = squib_strerror((squib_status_t)unknown[0]);
 
 	ck_assert_ptr_nonnull(generic);

@@ -800,33 +800,77 @@ START_TEST(info_sz_too_small_rejected)
 }
 END_TEST
 
-/* A caller built against a later header: bigger sz, fields we do not know.
- * Those bytes stay as the caller left them, and sz is never written. */
+/* A caller built against another header passes another sz: the library
+ * fills exactly the fields that lie wholly within it, and leaves every
+ * other byte (a field cut in two, fields it does not know) as the caller
+ * left it; sz is never written. */
 union big_info {
 	squib_region_info_t info;
 	uint8_t bytes[sizeof(squib_region_info_t) + 64];
 };
 
+/* Where the fields that fit in sz end: the bytes the library may write. */
+static size_t info_filled_end(size_t sz)
+{
+	static const size_t ends[] = {
+	    INFO_0_2_SIZE,
+	    offsetof(squib_region_info_t, flags) + sizeof(uint32_t),
+	    offsetof(squib_region_info_t, fd) + sizeof(int),
+	    offsetof(squib_region_info_t, fd_offset) + sizeof(uint64_t),
+	    offsetof(squib_region_info_t, name) + SQUIB_REGION_NAME_MAX,
+	};
+	size_t end = 0;
+
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
+		if (ends[i] <= sz)
+			end = ends[i];
+	return end;
+}
+
 static void check_big_info(const union big_info *big, size_t sz)
 {
+	size_t end = info_filled_end(sz);
+
 	ck_assert_uint_eq(big->info.sz, sz);
-	CK_BYTES_ALL(big->bytes + INFO_0_2_SIZE, sizeof(big->bytes) - INFO_0_2_SIZE, 0x5c);
+	CK_BYTES_ALL(big->bytes + end, sizeof(big->bytes) - end, 0x5c);
 	ck_assert_uint_eq(big->info.range.base.raw, 0x1000);
 	ck_assert_uint_eq(big->info.range.size, 0x1000);
 	ck_assert_uint_eq(big->info.slot, 1);
 	ck_assert_uint_eq(big->info.prot, SQUIB_PROT_RW);
 	ck_assert_ptr_nonnull(big->info.host_addr);
+	/* A region of 0.2's add: flags 0, no file, no name. */
+	if (end >= offsetof(squib_region_info_t, fd))
+		ck_assert_uint_eq(big->info.flags, 0);
+	if (end >= offsetof(squib_region_info_t, fd_offset))
+		ck_assert_int_eq(big->info.fd, -1);
+	if (end >= offsetof(squib_region_info_t, name))
+		ck_assert_uint_eq(big->info.fd_offset, 0);
+	if (end == sizeof(squib_region_info_t))
+		CK_BYTES_ALL(big->info.name, SQUIB_REGION_NAME_MAX, 0);
 }
 
 START_TEST(info_sz_larger_leaves_tail)
 {
-	static const size_t extra[] = {0, 1, 8, 64};
+	/* 0.2's size (what every 0.2 program passes), cuts through each 0.3
+	 * field, this header's size, and a later header's. */
+	static const size_t sizes[] = {INFO_0_2_SIZE,
+				       INFO_0_2_SIZE + 1,
+				       INFO_0_2_SIZE + 4,
+				       INFO_0_2_SIZE + 7,
+				       INFO_0_2_SIZE + 8,
+				       offsetof(squib_region_info_t, name) - 1,
+				       offsetof(squib_region_info_t, name) + 5,
+				       sizeof(squib_region_info_t) - 1,
+				       sizeof(squib_region_info_t),
+				       sizeof(squib_region_info_t) + 1,
+				       sizeof(squib_region_info_t) + 8,
+				       sizeof(squib_region_info_t) + 64};
 	squib_mem_t *mem = test_mem_new();
 
 	test_add(mem, 0x1000, 0x1000, 1);
-	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		union big_info big;
-		size_t sz = INFO_0_2_SIZE + extra[i];
+		size_t sz = sizes[i];
 
 		memset(big.bytes, 0x5c, sizeof(big.bytes));
 		big.info.sz = sz;
@@ -847,9 +891,14 @@ START_TEST(info_init_macro)
 	squib_region_info_t info = SQUIB_REGION_INFO_INIT;
 
 	ck_assert_uint_eq(info.sz, sizeof(squib_region_info_t));
-	ck_assert_uint_eq(info.sz, INFO_0_2_SIZE);
+	/* 0.3 appended four fields to 0.2's layout, nothing else moved. */
+	ck_assert_uint_eq(offsetof(squib_region_info_t, flags), INFO_0_2_SIZE);
 	ck_assert_uint_eq(info.range.size, 0);
 	ck_assert_ptr_null(info.host_addr);
+	ck_assert_uint_eq(info.flags, 0);
+	ck_assert_int_eq(info.fd, 0);
+	ck_assert_uint_eq(info.fd_offset, 0);
+	ck_assert_str_eq(info.name, "");
 }
 END_TEST
 

@@ -10,6 +10,7 @@
 
 #include <squib/access.h>
 #include <squib/addr.h>
+#include <squib/backing.h>
 #include <squib/error.h>
 #include <squib/export.h>
 #include <squib/mem.h>

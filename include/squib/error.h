@@ -33,7 +33,26 @@ typedef enum squib_status {
 	/** A new region reuses the slot of a registered one. */
 	SQUIB_E_SLOT_IN_USE = -5,
 	/** No region has that slot. */
-	SQUIB_E_NOT_FOUND = -6
+	SQUIB_E_NOT_FOUND = -6,
+	/** This host, kernel or build cannot do what was asked (a backing or
+	 *  flag the platform lacks, MAP_HUGETLB refused by the kernel), or an
+	 *  input struct has non-zero bytes past the layout this library knows.
+	 *  Since 0.3. */
+	SQUIB_E_UNSUPPORTED = -7,
+	/** A file or socket operation failed or hit end of file; the message
+	 *  carries strerror(errno) and the offset reached. Since 0.3. */
+	SQUIB_E_IO = -8,
+	/** Refused in the current state (e.g. a mutating call from inside a
+	 *  listener callback on the same handle). Since 0.3. */
+	SQUIB_E_BUSY = -9,
+	/** A write, or a translation for writing, to a region whose host
+	 *  mapping is read-only. Since 0.3. */
+	SQUIB_E_READ_ONLY = -10,
+	/** A caller's array is too small for the answer. Since 0.3. */
+	SQUIB_E_NO_SPACE = -11,
+	/** A snapshot or migration stream is malformed, truncated, fails a
+	 *  checksum or describes an impossible layout. Since 0.3. */
+	SQUIB_E_CORRUPT = -12
 } squib_status_t;
 
 /**

@@ -5,8 +5,9 @@
  *
  * A squib_mem_t holds a virtual machine's guest-physical memory: a set of
  * non-overlapping regions, each a range of guest-physical addresses backed
- * by host memory that the library maps and owns, tagged with a slot number
- * and a protection.
+ * by host memory, tagged with a slot number and a protection. The 0.2
+ * functions here add anonymous memory that the library maps and owns;
+ * squib/backing.h adds files, shared memory and the caller's own mappings.
  *
  * Threads: every function may be called from any thread at once on the same
  * handle, except squib_mem_free(). Lookups and accesses take no lock and
@@ -116,14 +117,18 @@ SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_remove_region(squib_mem_t *me
  */
 SQUIB_API size_t squib_mem_region_count(const squib_mem_t *mem);
 
+/** Bytes of squib_region_info_t::name, including the terminating NUL;
+ *  longer names given to squib_mem_add_region_opts() are truncated. Since 0.3. */
+#define SQUIB_REGION_NAME_MAX 32
+
 /**
  * What the library tells about a region. An extensible, size-first struct.
  *
  * Set @c sz to sizeof(squib_region_info_t), best with
  * SQUIB_REGION_INFO_INIT. Fields are only ever appended: a program built
  * against an older header passes a smaller @c sz and gets the fields it
- * knows; the library never writes @c sz nor any byte past the layout it
- * knows.
+ * knows; the library fills only the fields that lie wholly within @c sz,
+ * and never writes @c sz nor any byte past the layout it knows.
  */
 typedef struct squib_region_info {
 	size_t sz;	     /**< caller sets sizeof(squib_region_info_t) */
@@ -133,6 +138,17 @@ typedef struct squib_region_info {
 	void *host_addr;     /**< host address of range.base; usable until
 				  squib_mem_remove_region() of this slot returns
 				  or the handle is freed */
+	/* Since 0.3: */
+	uint32_t flags;			  /**< the SQUIB_REGION_* flags the region was added with
+			     (squib/backing.h), with SQUIB_REGION_DIRTY_LOG as
+			     logging is now; 0 for a region added by the 0.2
+			     functions */
+	int fd;				  /**< the region's file (the library's memfd, or its dup
+			     of the caller's fd), or -1. Owned by the library and
+			     valid as long as host_addr is: dup() it to keep it
+			     longer, never close it */
+	uint64_t fd_offset;		  /**< offset of range.base in that file; 0 without one */
+	char name[SQUIB_REGION_NAME_MAX]; /**< the region's label, "" without one */
 } squib_region_info_t;
 
 /**
@@ -142,7 +158,7 @@ typedef struct squib_region_info {
  */
 /* clang-format off */
 #ifdef __cplusplus
-#define SQUIB_REGION_INFO_INIT {sizeof(squib_region_info_t), {{0}, 0}, 0, 0, nullptr}
+#define SQUIB_REGION_INFO_INIT {sizeof(squib_region_info_t), {{0}, 0}, 0, 0, nullptr, 0, 0, 0, {0}}
 #else
 #define SQUIB_REGION_INFO_INIT {.sz = sizeof(squib_region_info_t)}
 #endif

@@ -54,9 +54,10 @@ START_TEST(small_changes_wait_at_most_32)
 		if (squib_fault_live_mappings() - mappings > most_mappings)
 			most_mappings = squib_fault_live_mappings() - mappings;
 	}
-	/* Each change retires one table; each removal leaves one mapping
-	 * waiting, and the region being added holds one more. */
-	ck_assert_int_le(most_blocks, 32);
+	/* Each change retires one table; each removal leaves one mapping and
+	 * the block of its backing waiting, and the region being added holds
+	 * one of each more. */
+	ck_assert_int_le(most_blocks, 32 + 16 + 1);
 	ck_assert_int_ge(most_blocks, 16); /* batched at all */
 	ck_assert_int_le(most_mappings, 1 + 16);
 	squib_mem_free(mem);
