@@ -5,13 +5,14 @@
  * Lays out a small guest, the way a PC-like machine looks:
  *
  *   [0,          2 MiB)           low RAM,  slot 0, RWX  (kernel, boot params)
- *   [4 GiB - 64 KiB, 4 GiB)       firmware, slot 2, RX   (copied from a blob)
+ *   [4 GiB - 64 KiB, 4 GiB)       firmware, slot 2, RX   (a read-only ROM, copied from a blob)
  *   [4 GiB,      4 GiB + 2 MiB)   high RAM, slot 1, RW
  *
  * then loads a fake kernel image into low RAM, checks its header the way a
  * boot loader would (typed little-endian reads), writes an e820-style memory
  * map built from the region list, and shows what the library refuses: an
- * overlapping region and accesses that are not wholly inside one region.
+ * overlapping region, accesses that are not wholly inside one region, and a
+ * write to the ROM.
  *
  * Every status is checked; any unexpected result exits with status 1.
  * Built in-tree (ctest example_guest_layout) and by scripts/bootstrap.sh
@@ -206,6 +207,7 @@ int main(void)
 	squib_mem_t *mem = NULL;
 	squib_range_t low, high, clash;
 	squib_region_info_t info = SQUIB_REGION_INFO_INIT;
+	squib_region_opts_t rom = SQUIB_REGION_OPTS_INIT;
 	struct e820_writer e820 = {0};
 	uint8_t payload[KERNEL_PAYLOAD_SIZE];
 	uint8_t bytes[8];
@@ -221,15 +223,21 @@ int main(void)
 	kernel_image_build();
 	firmware_build();
 
-	/* 1. The layout. RAM comes zero-filled; the firmware is a copy of its
-	 *    blob, in place before any other thread could see the region. */
+	/* 1. The layout. RAM comes zero-filled; the firmware is a read-only
+	 *    copy of its blob, in place before any other thread could see the
+	 *    region. */
 	TRY(squib_mem_new(&mem));
 	TRY(squib_range_init(&low, SQUIB_GPA(LOW_RAM_BASE), LOW_RAM_SIZE));
 	TRY(squib_range_init(&high, SQUIB_GPA(HIGH_RAM_BASE), HIGH_RAM_SIZE));
 	TRY(squib_mem_add_region(mem, low, LOW_RAM_SLOT, SQUIB_PROT_RWX));
 	TRY(squib_mem_add_region(mem, high, HIGH_RAM_SLOT, SQUIB_PROT_RW));
-	TRY(squib_mem_add_region_from_bytes(mem, SQUIB_GPA(FIRMWARE_BASE), firmware,
-					    sizeof(firmware), FIRMWARE_SLOT, SQUIB_PROT_RX));
+	rom.slot = FIRMWARE_SLOT;
+	rom.prot = SQUIB_PROT_RX;
+	rom.flags = SQUIB_REGION_READONLY | SQUIB_REGION_DONTDUMP;
+	rom.bytes = firmware;
+	rom.name = "firmware";
+	TRY(squib_range_init(&rom.range, SQUIB_GPA(FIRMWARE_BASE), sizeof(firmware)));
+	TRY(squib_mem_add_region_opts(mem, &rom));
 	EXPECT(squib_mem_region_count(mem) == 3);
 
 	/* A region that overlaps high RAM is refused, and nothing changes. */
@@ -300,8 +308,17 @@ int main(void)
 	TRY(squib_mem_find_region(mem, SQUIB_GPA(4 * GIB - 16), &info));
 	EXPECT(info.slot == FIRMWARE_SLOT && info.prot == SQUIB_PROT_RX);
 	EXPECT(memcmp(info.host_addr, "SQFW", 4) == 0);
-	printf("firmware: reset vector jmp f000:%04" PRIx32 " in slot %" PRIu32 "\n",
+	EXPECT(strcmp(info.name, "firmware") == 0 && (info.flags & SQUIB_REGION_READONLY));
+	printf("%s: reset vector jmp f000:%04" PRIx32 " in slot %" PRIu32 "\n", info.name,
 	       jump & 0xffffu, info.slot);
+
+	/* The ROM is read-only for the library too: a write is refused and
+	 * changes nothing, instead of faulting. */
+	status = squib_mem_write_u8(mem, SQUIB_GPA(FIRMWARE_BASE), 0);
+	printf("write to the firmware ROM:\n  -> %s: %s\n", squib_strerror(status),
+	       squib_last_error());
+	EXPECT(status == SQUIB_E_READ_ONLY);
+	EXPECT(memcmp(info.host_addr, "SQFW", 4) == 0);
 
 	/* 5. What is refused: requests that are not wholly inside ONE region,
 	 *    even when the next region starts exactly where this one ends. */

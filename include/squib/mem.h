@@ -55,8 +55,10 @@ SQUIB_API void squib_mem_free(squib_mem_t *mem);
  * Registers a region backed by fresh zero-filled host memory.
  *
  * The host memory is an anonymous private mapping made without reserving
- * swap, so registering a large guest costs nothing until pages are touched.
- * No alignment is required of @p range.
+ * swap, so registering a large guest costs nothing until pages are touched,
+ * between inaccessible guard pages. No alignment is required of @p range.
+ * This is squib_mem_add_region_opts() (squib/backing.h) with the anonymous
+ * backing and no flags: the region's info says flags 0, fd -1, name "".
  *
  * Checks, in this order: SQUIB_E_INVALID_ARGUMENT (NULL @p mem, size 0, a
  * range whose end overflows, unknown @p prot bits), SQUIB_E_SLOT_IN_USE,
