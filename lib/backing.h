@@ -64,6 +64,12 @@ uint64_t backing_huge_page(void);
 squib_status_t backing_create(const struct backing_request *request, struct backing **out,
 			      uint8_t **host);
 
+/* Takes one more reference. */
+static inline void backing_get(struct backing *backing)
+{
+	atomic_fetch_add_explicit(&backing->refs, 1u, memory_order_relaxed);
+}
+
 /* Drops one reference; the last gives everything back. */
 void backing_put(struct backing *backing);
 

@@ -374,10 +374,15 @@ int squib_mem_foreach_region(const squib_mem_t *mem, squib_region_cb cb, void *c
 				  mem ? "cb" : "mem");
 	/* Pin the table with a reference rather than the read section, so that
 	 * the callback may add and remove regions (which wait for read
-	 * sections) without waiting for itself. The reference is taken inside
-	 * the section, where the table cannot be retired yet. */
+	 * sections) without waiting for itself; and each region's backing,
+	 * whose name and fd the walk reads, which a removal by the callback
+	 * would otherwise give back after the next grace period. The
+	 * references are taken inside the section, where neither can be
+	 * given back yet. */
 	snapshot = (struct table *)access_begin(mem, &guard);
 	atomic_fetch_add_explicit(&snapshot->refs, 1, memory_order_relaxed);
+	for (size_t i = 0; i < snapshot->count; i++)
+		backing_get(table_regions(snapshot)[i].backing);
 	access_end(mem, &guard);
 
 	for (size_t i = 0; i < snapshot->count && result == 0; i++) {
@@ -386,6 +391,8 @@ int squib_mem_foreach_region(const squib_mem_t *mem, squib_region_cb cb, void *c
 		info_fill(&info, &table_regions(snapshot)[i]);
 		result = cb(&info, ctx);
 	}
+	for (size_t i = 0; i < snapshot->count; i++)
+		backing_put(table_regions(snapshot)[i].backing);
 	table_put(snapshot);
 	return result;
 }

@@ -1082,6 +1082,49 @@ START_TEST(foreach_callback_adds_and_removes)
 }
 END_TEST
 
+/* On its first visit, removes the last region, then forces a grace period
+ * (a removal of 64 MiB takes one at once), after which the removed
+ * region's backing would be given back if the walk did not hold it. */
+static int remove_later_and_settle(const squib_region_info_t *info, void *ctx)
+{
+	squib_mem_t *mem = ctx;
+
+	if (info->slot == 1) {
+		CK_OK(squib_mem_remove_region(mem, 2));
+		test_add(mem, (uint64_t)1 << 40, (uint64_t)64 << 20, 9);
+		CK_OK(squib_mem_remove_region(mem, 9));
+	} else {
+		/* The removed region, visited from the snapshot: its name,
+		 * flags and (still mapped) bytes are what they were. */
+		ck_assert_uint_eq(info->slot, 2);
+		ck_assert_str_eq(info->name, "visited-after-removal");
+		ck_assert_uint_eq(info->flags, SQUIB_REGION_DONTDUMP);
+		ck_assert_int_eq(info->fd, -1);
+		CK_BYTES_ALL(info->host_addr, 0x1000, 0x6b);
+	}
+	return 0;
+}
+
+START_TEST(foreach_visits_a_region_removed_by_the_callback)
+{
+	squib_mem_t *mem = test_mem_new();
+	squib_region_opts_t opts = SQUIB_REGION_OPTS_INIT;
+	uint8_t bytes[0x1000];
+
+	memset(bytes, 0x6b, sizeof(bytes));
+	test_add(mem, 0x1000, 0x1000, 1);
+	CK_OK(squib_range_init(&opts.range, SQUIB_GPA(0x4000), sizeof(bytes)));
+	opts.slot = 2;
+	opts.flags = SQUIB_REGION_DONTDUMP;
+	opts.bytes = bytes;
+	opts.name = "visited-after-removal";
+	CK_OK(squib_mem_add_region_opts(mem, &opts));
+	ck_assert_int_eq(squib_mem_foreach_region(mem, remove_later_and_settle, mem), 0);
+	ck_assert_uint_eq(squib_mem_region_count(mem), 1);
+	squib_mem_free(mem);
+}
+END_TEST
+
 static int remove_each_visited(const squib_region_info_t *info, void *ctx)
 {
 	squib_mem_t *mem = ctx;
@@ -1543,6 +1586,7 @@ static Suite *mem_suite(void)
 	tcase_add_test(foreach, foreach_null_arguments);
 	tcase_add_test(foreach, foreach_callback_adds_and_removes);
 	tcase_add_test(foreach, foreach_callback_removes_everything);
+	tcase_add_test(foreach, foreach_visits_a_region_removed_by_the_callback);
 	/* A deadlock in a callback that adds or removes ends as a timeout. */
 	tcase_set_timeout(foreach, 30);
 
