@@ -64,12 +64,9 @@
 #define PLATFORM_MAP_POPULATE 0
 #endif
 
-/* Discarding pages of a memfd or shared file: punching a hole. */
-#if defined(FALLOC_FL_PUNCH_HOLE) && defined(FALLOC_FL_KEEP_SIZE)
-#define PLATFORM_HAS_PUNCH_HOLE 1
-#else
-#define PLATFORM_HAS_PUNCH_HOLE 0
-#endif
+/* Discarding pages of a memfd or shared file punches a hole where the
+ * host can (lib/host.c); elsewhere squib_mem_discard() of such a region is
+ * SQUIB_E_UNSUPPORTED at run time, like a file system that cannot. */
 
 #define PLATFORM_UNSUPPORTED_FLAGS                                                                 \
 	((PLATFORM_HAS_MEMFD ? 0u : SQUIB_REGION_SHARED) |                                         \
