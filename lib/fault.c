@@ -15,6 +15,7 @@ static _Atomic unsigned last_kind; /* kind of the last failed request */
 static _Atomic int64_t live_blocks;
 static _Atomic int64_t live_mappings;
 static _Atomic int64_t live_fds;
+static _Atomic int forced_errno; /* 0: each kind's own */
 
 void squib_fault_arm(unsigned kinds, uint64_t nth, bool sticky)
 {
@@ -24,6 +25,7 @@ void squib_fault_arm(unsigned kinds, uint64_t nth, bool sticky)
 	atomic_store(&last_kind, 0u);
 	atomic_store(&fail_at, nth);
 	atomic_store(&fail_sticky, sticky);
+	atomic_store(&forced_errno, 0);
 	atomic_store(&armed_kinds, kinds & (unsigned)SQUIB_FAULT_ALL);
 }
 
@@ -91,4 +93,16 @@ int64_t squib_fault_live_fds(void)
 void squib_fault_count_fd(int delta)
 {
 	atomic_fetch_add(&live_fds, delta);
+}
+
+void squib_fault_force_errno(int err)
+{
+	atomic_store(&forced_errno, err);
+}
+
+int squib_fault_errno(int kind_default)
+{
+	int err = atomic_load(&forced_errno);
+
+	return err ? err : kind_default;
 }

@@ -41,6 +41,15 @@ enum squib_fault_kind {
  * other thread makes host requests. */
 void squib_fault_arm(unsigned kinds, uint64_t nth, bool sticky);
 
+/* The errno an injected failure reports: err, or with 0 (the default, and
+ * what squib_fault_arm() restores) the kind's own (ENOMEM for memory,
+ * EMFILE for descriptors, ...). EINVAL, say, makes a request look refused
+ * by an older kernel, which reaches the library's fallbacks. */
+void squib_fault_force_errno(int err);
+
+/* Called by lib/host.c: the errno of the failure it injects. */
+int squib_fault_errno(int kind_default);
+
 /* Disarms the injector: every request succeeds again. Counters are kept. */
 void squib_fault_disarm(void);
 

@@ -20,11 +20,13 @@
 #ifdef SQUIB_FAULT_INJECTION
 #include "fault.h"
 #define FAULT(kind) squib_fault_hit(kind)
+#define FAULT_ERRNO(err) squib_fault_errno(err)
 #define COUNT_BLOCK(ptr, delta) ((ptr) ? squib_fault_count_block(delta) : (void)0)
 #define COUNT_MAPPING(delta) squib_fault_count_mapping(delta)
 #define COUNT_FD(delta) squib_fault_count_fd(delta)
 #else
 #define FAULT(kind) false
+#define FAULT_ERRNO(err) (err)
 #define COUNT_BLOCK(ptr, delta) ((void)0)
 #define COUNT_MAPPING(delta) ((void)0)
 #define COUNT_FD(delta) ((void)0)
@@ -74,7 +76,7 @@ void squib_host_free(void *ptr)
 #define FAIL_WITH(kind, err, ret)                                                                  \
 	do {                                                                                       \
 		if (FAULT(kind)) {                                                                 \
-			errno = (err);                                                             \
+			errno = FAULT_ERRNO(err);                                                  \
 			return ret;                                                                \
 		}                                                                                  \
 	} while (0)
