@@ -6,17 +6,29 @@
  * For each function the sweep arms "fail the Nth host request from now" for
  * N = 1, 2, ... and calls it, until a call makes fewer than N requests and so
  * succeeds untouched; that run's request count proves every failure point was
- * visited. Each injected failure must come back as SQUIB_E_NO_MEMORY with a
- * fresh message and leave the handle exactly as it was (count, listing and
- * bytes of every region) -- or, where the library absorbs it by design (a
- * thread that cannot install its exit hook reads under the handle's mutex),
- * the call must succeed with correct values.
+ * visited. Each injected failure must come back as the status its errno
+ * gives (ENOMEM or EAGAIN: SQUIB_E_NO_MEMORY; any other: SQUIB_E_IO, with
+ * errno in the message) with a fresh message, and leave the handle exactly
+ * as it was (count, listing and bytes of every region, host blocks,
+ * mappings and file descriptors, a caller's mapping and file) -- or, where
+ * the library absorbs it by design (a thread that cannot install its exit
+ * hook reads under the handle's mutex, a refused MADV_HUGEPAGE), the call
+ * must succeed with correct values.
  *
  *   check_faults                 the sweeps (any order, fork or no-fork)
  *   check_faults process-start   the failures that can only happen once per
  *                                process; must run in a fresh process
+ *
+ * The test case "backings-lib-bugs" (tag lib-bug) holds sweeps that fail
+ * until the library bug described above each is fixed;
+ * CK_EXCLUDE_TAGS=lib-bug skips them.
  */
+/* mkstemp, pread, mlock2, memfd seals and MADV_* are not in ISO C. */
+#define _GNU_SOURCE
 #include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -24,6 +36,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <squib/core.h>
 
@@ -40,10 +54,12 @@ struct region_copy {
 };
 
 struct snapshot {
-	int64_t blocks; /* host memory held by the library, lib/fault.h */
+	int64_t blocks; /* host resources held by the library, lib/fault.h */
 	int64_t mappings;
-	size_t count;  /* squib_mem_region_count() */
-	size_t listed; /* regions visited by squib_mem_foreach_region() */
+	int64_t fds;
+	size_t proc_fds; /* entries of /proc/self/fd: the process's own view */
+	size_t count;	 /* squib_mem_region_count() */
+	size_t listed;	 /* regions visited by squib_mem_foreach_region() */
 	struct region_copy regions[MAX_REGIONS];
 };
 
@@ -58,11 +74,27 @@ static int snapshot_visit(const squib_region_info_t *info, void *ctx)
 	return 0;
 }
 
+/* Open file descriptors of the process, whoever opened them (the directory
+ * stream's own among them, every time). */
+static size_t proc_fd_count(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	size_t count = 0;
+
+	ck_assert_ptr_nonnull(dir);
+	while (readdir(dir))
+		count++;
+	ck_assert_int_eq(closedir(dir), 0);
+	return count;
+}
+
 static void snapshot_take(const squib_mem_t *mem, struct snapshot *snap)
 {
 	memset(snap, 0, sizeof(*snap));
 	snap->blocks = squib_fault_live_blocks();
 	snap->mappings = squib_fault_live_mappings();
+	snap->fds = squib_fault_live_fds();
+	snap->proc_fds = proc_fd_count();
 	snap->count = squib_mem_region_count(mem);
 	ck_assert_int_eq(squib_mem_foreach_region(mem, snapshot_visit, snap), 0);
 	for (size_t i = 0; i < snap->listed; i++) {
@@ -91,6 +123,8 @@ static void expect_unchanged(const squib_mem_t *mem, const struct snapshot *befo
 	snapshot_take(mem, &now);
 	ck_assert_int_eq(now.blocks, before->blocks);
 	ck_assert_int_eq(now.mappings, before->mappings);
+	ck_assert_int_eq(now.fds, before->fds);
+	ck_assert_uint_eq(now.proc_fds, before->proc_fds);
 	ck_assert_uint_eq(now.count, before->count);
 	ck_assert_uint_eq(now.listed, before->listed);
 	for (size_t i = 0; i < now.listed; i++) {
@@ -101,8 +135,20 @@ static void expect_unchanged(const squib_mem_t *mem, const struct snapshot *befo
 		ck_assert_uint_eq(a->slot, b->slot);
 		ck_assert_uint_eq(a->prot, b->prot);
 		ck_assert_ptr_eq(a->host_addr, b->host_addr);
-		ck_assert_mem_eq(now.regions[i].bytes, before->regions[i].bytes,
-				 (size_t)a->range.size);
+		ck_assert_uint_eq(a->flags, b->flags);
+		ck_assert_int_eq(a->fd, b->fd);
+		ck_assert_uint_eq(a->fd_offset, b->fd_offset);
+		ck_assert_str_eq(a->name, b->name);
+		if (memcmp(now.regions[i].bytes, before->regions[i].bytes, (size_t)a->range.size) ==
+		    0)
+			continue;
+		for (size_t at = 0; at < a->range.size; at++)
+			if (now.regions[i].bytes[at] != before->regions[i].bytes[at])
+				ck_abort_msg("byte at guest 0x%" PRIx64 " (slot %" PRIu32
+					     ") is 0x%02x, was 0x%02x",
+					     a->range.base.raw + at, a->slot,
+					     now.regions[i].bytes[at],
+					     before->regions[i].bytes[at]);
 	}
 	snapshot_release(&now);
 }
@@ -168,6 +214,55 @@ static const char *kind_name(unsigned kind)
 	}
 }
 
+/* The errno an injected failure of kind sets, as the host's own would
+ * (lib/host.c); 0 for the requests whose failure the library reports
+ * without one (allocations, the thread key). */
+static int injected_errno(unsigned kind)
+{
+	switch (kind) {
+	case SQUIB_FAULT_MAP:
+	case SQUIB_FAULT_MAP_FIXED:
+	case SQUIB_FAULT_MADVISE:
+	case SQUIB_FAULT_MLOCK:
+	case SQUIB_FAULT_MPROTECT:
+		return ENOMEM;
+	case SQUIB_FAULT_MEMFD:
+	case SQUIB_FAULT_DUP:
+		return EMFILE;
+	case SQUIB_FAULT_FTRUNCATE:
+		return ENOSPC;
+	case SQUIB_FAULT_SEAL:
+		return EPERM;
+	case SQUIB_FAULT_FALLOCATE:
+		return EIO;
+	default:
+		return 0;
+	}
+}
+
+/* What a call must return when a request of kind failed: the status the
+ * contract gives its errno ("NO_MEMORY for memory shortage (ENOMEM,
+ * EAGAIN), IO for the rest"); an allocation is a memory shortage. */
+static squib_status_t expected_status(unsigned kind)
+{
+	int err = injected_errno(kind);
+
+	return err == 0 || err == ENOMEM || err == EAGAIN ? SQUIB_E_NO_MEMORY : SQUIB_E_IO;
+}
+
+/* A failure with an errno carries it in the message ("with errno's text"). */
+static void expect_errno_in_message(unsigned kind)
+{
+	char text[32];
+	int err = injected_errno(kind);
+
+	if (err == 0)
+		return;
+	snprintf(text, sizeof(text), "(errno %d)", err);
+	ck_assert_msg(strstr(squib_last_error(), text), "message \"%s\" lacks %s",
+		      squib_last_error(), text);
+}
+
 /* Whether kinds (as sweep() lists them) names a request of this kind.
  * (No kind's name is part of another's but alloc's, which is checked as
  * a whole word.) */
@@ -182,7 +277,7 @@ static bool kinds_has(const char *kinds, unsigned kind)
 	return false;
 }
 
-static char last_kinds[128]; /* kinds of the last sweep(), for assertions */
+static char last_kinds[192]; /* kinds of the last sweep(), for assertions */
 
 /* One line per swept function, which the check stage greps for the docs. */
 static void report(const char *function, unsigned points, const char *kinds)
@@ -201,7 +296,7 @@ static void kinds_append(char *kinds, size_t size, unsigned kind)
 /* ---- the handle every sweep starts from -------------------------------------- */
 
 static squib_mem_t *mem;
-static int64_t baseline_blocks, baseline_mappings;
+static int64_t baseline_blocks, baseline_mappings, baseline_fds;
 
 static void pattern_fill(uint8_t *buf, size_t len, unsigned seed)
 {
@@ -226,6 +321,7 @@ static void handle_setup(void)
 	squib_fault_disarm();
 	baseline_blocks = squib_fault_live_blocks();
 	baseline_mappings = squib_fault_live_mappings();
+	baseline_fds = squib_fault_live_fds();
 	ck_assert_int_eq(squib_mem_new(&mem), SQUIB_OK);
 	for (size_t i = 0; i < sizeof(layout) / sizeof(layout[0]); i++) {
 		ck_assert_int_eq(
@@ -246,9 +342,10 @@ static void handle_teardown(void)
 	squib_fault_disarm();
 	squib_mem_free(mem);
 	mem = NULL;
-	/* Every block and mapping of the handle went back to the host. */
+	/* Every block, mapping and descriptor of the handle went back. */
 	ck_assert_int_eq(squib_fault_live_blocks(), baseline_blocks);
 	ck_assert_int_eq(squib_fault_live_mappings(), baseline_mappings);
+	ck_assert_int_eq(squib_fault_live_fds(), baseline_fds);
 }
 
 /*
@@ -259,15 +356,35 @@ static void handle_teardown(void)
  */
 typedef squib_status_t (*sweep_op)(void *ctx);
 
-static unsigned sweep(const char *function, sweep_op op, void *ctx)
+/* What a sweep needs beyond op(); every field may be zero. */
+struct sweep_spec {
+	/* Kinds whose failure the call may absorb by design: it then
+	 * succeeds, sets no message, and absorbed() checks its result and
+	 * undoes it, so that the next call starts from the same handle. */
+	unsigned absorbable;
+	void (*absorbed)(void *ctx);
+	/* State outside the handle that a failed call must leave alone (a
+	 * caller's mapping, a file): NULL if it did, else what changed. Each
+	 * problem is reported after the sweep, with the request that caused
+	 * it, and fails the test. */
+	const char *(*changed)(void *ctx);
+};
+
+static unsigned last_absorbed; /* absorbed failures of the last sweep */
+
+static unsigned sweep_spec(const char *function, sweep_op op, void *ctx,
+			   const struct sweep_spec *spec)
 {
-	char kinds[128] = "";
+	char kinds[192] = "", problems[1024] = "";
 	struct snapshot before;
 	unsigned points = 0;
 
+	last_absorbed = 0;
 	snapshot_take(mem, &before);
 	for (uint64_t n = 1;; n++) {
 		squib_status_t status;
+		unsigned kind;
+		const char *changed;
 
 		ck_assert_uint_lt(n, 64); /* no call of ours makes that many */
 		error_sentinel_set();
@@ -281,18 +398,48 @@ static unsigned sweep(const char *function, sweep_op op, void *ctx)
 			break;
 		}
 		ck_assert_uint_eq(squib_fault_injected(), 1);
-		ck_assert_msg(status == SQUIB_E_NO_MEMORY,
-			      "%s: request %" PRIu64 " (%s) failed, call returned %d", function, n,
-			      kind_name(squib_fault_last_kind()), status);
+		kind = squib_fault_last_kind();
+		if (status == SQUIB_OK) {
+			ck_assert_msg(spec && (spec->absorbable & kind) && spec->absorbed,
+				      "%s: request %" PRIu64 " (%s) failed, yet the call succeeded",
+				      function, n, kind_name(kind));
+			/* A successful call leaves the message alone. */
+			ck_assert_str_eq(squib_last_error(), sentinel);
+			spec->absorbed(ctx);
+			snapshot_release(&before);
+			snapshot_take(mem, &before);
+			kinds_append(kinds, sizeof(kinds), kind);
+			snprintf(kinds + strlen(kinds), sizeof(kinds) - strlen(kinds),
+				 " (absorbed)");
+			last_absorbed++;
+			points++;
+			continue;
+		}
+		ck_assert_msg(status == expected_status(kind),
+			      "%s: request %" PRIu64 " (%s) failed, call returned %d, not %d",
+			      function, n, kind_name(kind), status, expected_status(kind));
 		expect_fresh_message();
+		expect_errno_in_message(kind);
 		expect_unchanged(mem, &before);
-		kinds_append(kinds, sizeof(kinds), squib_fault_last_kind());
+		changed = spec && spec->changed ? spec->changed(ctx) : NULL;
+		if (changed)
+			snprintf(problems + strlen(problems), sizeof(problems) - strlen(problems),
+				 "\n  request %" PRIu64 " (%s) failed: %s", n, kind_name(kind),
+				 changed);
+		kinds_append(kinds, sizeof(kinds), kind);
 		points++;
 	}
 	snapshot_release(&before);
 	report(function, points, kinds);
 	snprintf(last_kinds, sizeof(last_kinds), "%s", kinds);
+	ck_assert_msg(problems[0] == '\0', "%s: a failed call changed what it must not:%s",
+		      function, problems);
 	return points;
+}
+
+static unsigned sweep(const char *function, sweep_op op, void *ctx)
+{
+	return sweep_spec(function, op, ctx, NULL);
 }
 
 /* ---- squib_mem_new -------------------------------------------------------------- */
@@ -532,7 +679,7 @@ struct pinned_ctx {
 	void *op_ctx;
 	uint32_t consume_slot; /* removed first, to use up the kept block */
 	unsigned points;
-	char kinds[128];
+	char kinds[192];
 };
 
 static int sweep_inside_foreach(const squib_region_info_t *info, void *arg)
@@ -583,6 +730,689 @@ START_TEST(test_add_region_table_pinned)
 	ck_assert_uint_eq(ctx.points, 5);
 	ck_assert_str_eq(ctx.kinds, "alloc, map, madvise, madvise, alloc");
 	expect_added(&add, 2);
+}
+END_TEST
+
+/* ---- region backings and flags (squib/backing.h) ------------------------------------- */
+
+static size_t page_size(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	ck_assert_int_gt(page, 0);
+	return (size_t)page;
+}
+
+/* Valgrind 3.19 does not know mlock2(2) (it fails it with EINVAL), so under
+ * valgrind the sweeps leave LOCKED out, saying so; they keep it everywhere
+ * else. Asked of the host directly, once. */
+static bool host_locks_on_fault(void)
+{
+	static int known = -1;
+
+	if (known < 0) {
+		size_t page = page_size();
+		void *map =
+		    mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		ck_assert(map != MAP_FAILED);
+		known = mlock2(map, page, MLOCK_ONFAULT) == 0;
+		ck_assert_int_eq(munmap(map, page), 0);
+		if (!known)
+			printf("note: this host cannot mlock2(MLOCK_ONFAULT) (valgrind?): the "
+			       "sweeps leave SQUIB_REGION_LOCKED out\n");
+	}
+	return known;
+}
+
+/* flags without LOCKED where the host cannot lock (see above). */
+static uint32_t lockable(uint32_t flags)
+{
+	return host_locks_on_fault() ? flags : flags & ~SQUIB_REGION_LOCKED;
+}
+
+/* A temporary regular file of known contents, unlinked at once: one
+ * descriptor open for reading and writing, one for reading only. */
+struct temp_file {
+	int fd, fd_ro;
+	size_t size;
+	uint8_t *bytes; /* what the file holds */
+};
+
+static void temp_file_open(struct temp_file *file, size_t size, unsigned seed)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/check_faults.XXXXXX", dir && *dir ? dir : "/tmp");
+	file->fd = mkstemp(path);
+	ck_assert_int_ge(file->fd, 0);
+	file->fd_ro = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(file->fd_ro, 0);
+	ck_assert_int_eq(unlink(path), 0);
+	file->size = size;
+	file->bytes = malloc(size);
+	ck_assert_ptr_nonnull(file->bytes);
+	pattern_fill(file->bytes, size, seed);
+	ck_assert_int_eq(pwrite(file->fd, file->bytes, size, 0), (ssize_t)size);
+}
+
+/* Takes what the file holds now as what it must keep holding. */
+static void temp_file_reload(struct temp_file *file)
+{
+	ck_assert_int_eq(pread(file->fd, file->bytes, file->size, 0), (ssize_t)file->size);
+}
+
+/* NULL if the file holds file->bytes, else a description of the first
+ * difference. */
+static const char *temp_file_changed(const struct temp_file *file)
+{
+	static char what[96];
+	uint8_t *now = malloc(file->size);
+
+	ck_assert_ptr_nonnull(now);
+	ck_assert_int_eq(pread(file->fd, now, file->size, 0), (ssize_t)file->size);
+	what[0] = '\0';
+	for (size_t i = 0; i < file->size && !what[0]; i++)
+		if (now[i] != file->bytes[i])
+			snprintf(what, sizeof(what), "byte %zu of the file is 0x%02x, was 0x%02x",
+				 i, now[i], file->bytes[i]);
+	free(now);
+	return what[0] ? what : NULL;
+}
+
+static void temp_file_close(struct temp_file *file)
+{
+	ck_assert_int_eq(close(file->fd), 0);
+	ck_assert_int_eq(close(file->fd_ro), 0);
+	free(file->bytes);
+}
+
+/*
+ * What the kernel says of [addr, addr + len): for each of its VMAs, the
+ * part inside the range (as offsets, so that a neighbour merging with it
+ * changes nothing), its permissions and its VmFlags ("lo" locked, "dd"
+ * dontdump, "dc" dontcopy, "hg" hugepage...), from /proc/self/smaps.
+ */
+static void vm_state(const void *addr, size_t len, char *out, size_t cap)
+{
+	FILE *smaps = fopen("/proc/self/smaps", "re");
+	uintptr_t lo = (uintptr_t)addr, hi = lo + len, start, end;
+	bool inside = false;
+	char *line = NULL, perms[8];
+	size_t line_cap = 0, used = 0;
+
+	ck_assert_ptr_nonnull(smaps);
+	out[0] = '\0';
+	while (getline(&line, &line_cap, smaps) > 0) {
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s", &start, &end, perms) == 3) {
+			inside = start < hi && end > lo;
+			if (inside)
+				used += (size_t)snprintf(out + used, cap - used,
+							 "[+%#" PRIxPTR " +%#" PRIxPTR " %s]",
+							 (start > lo ? start : lo) - lo,
+							 (end < hi ? end : hi) - lo, perms);
+		} else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			used += (size_t)snprintf(out + used, cap - used, "%s;", line + 8);
+		}
+		ck_assert_uint_lt(used, cap);
+	}
+	free(line);
+	ck_assert_int_eq(fclose(smaps), 0);
+	ck_assert_str_ne(out, "");
+}
+
+/* A caller's own mapping (host_addr), which a failed call must leave as it
+ * was: same bytes, same VMAs, permissions and VmFlags. */
+struct caller_map {
+	uint8_t *addr;
+	size_t len;
+	uint8_t *bytes;
+	char state[1024];
+};
+
+static void caller_map_keep(struct caller_map *map)
+{
+	map->bytes = malloc(map->len);
+	ck_assert_ptr_nonnull(map->bytes);
+	memcpy(map->bytes, map->addr, map->len);
+	vm_state(map->addr, map->len, map->state, sizeof(map->state));
+}
+
+static const char *caller_map_changed(const struct caller_map *map)
+{
+	static char what[2200];
+	char now[1024];
+
+	if (memcmp(map->addr, map->bytes, map->len) != 0)
+		return "the bytes of the caller's mapping changed";
+	vm_state(map->addr, map->len, now, sizeof(now));
+	if (strcmp(now, map->state) == 0)
+		return NULL;
+	snprintf(what, sizeof(what), "the caller's mapping was\n    %s\n  and is now\n    %s",
+		 map->state, now);
+	return what;
+}
+
+static void caller_map_release(struct caller_map *map)
+{
+	free(map->bytes);
+	ck_assert_int_eq(munmap(map->addr, map->len), 0);
+}
+
+/* ---- squib_mem_add_region_opts ---- */
+
+struct opts_ctx {
+	squib_region_opts_t opts;
+	const uint8_t *expect;	   /* what the region reads as; NULL: zeros */
+	struct temp_file *file;	   /* a file no failure may change, or NULL */
+	struct caller_map *caller; /* the caller's mapping (opts.host_addr), or NULL */
+};
+
+static squib_status_t op_add_opts(void *arg)
+{
+	struct opts_ctx *ctx = arg;
+	squib_region_opts_t copy;
+	squib_status_t status;
+
+	memcpy(&copy, &ctx->opts, sizeof(copy));
+	status = squib_mem_add_region_opts(mem, &ctx->opts);
+	/* Its one "out-parameter": opts is const, and stays so. */
+	ck_assert(memcmp(&copy, &ctx->opts, sizeof(copy)) == 0);
+	return status;
+}
+
+static const char *opts_changed(void *arg)
+{
+	const struct opts_ctx *ctx = arg;
+	const char *what = NULL;
+
+	if (ctx->file)
+		what = temp_file_changed(ctx->file);
+	if (!what && ctx->caller)
+		what = caller_map_changed(ctx->caller);
+	return what;
+}
+
+static size_t count_nonzero(const uint8_t *buf, size_t len)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < len; i++)
+		count += buf[i] != 0;
+	return count;
+}
+
+/* The region the sweep added is there with everything opts asked for. */
+static void expect_opts_region(const struct opts_ctx *ctx)
+{
+	const squib_region_opts_t *opts = &ctx->opts;
+	squib_region_info_t info = SQUIB_REGION_INFO_INIT;
+	size_t len = (size_t)opts->range.size;
+	uint8_t *got = malloc(len);
+	bool has_fd = opts->flags & (SQUIB_REGION_FILE | SQUIB_REGION_SHARED);
+
+	ck_assert_ptr_nonnull(got);
+	ck_assert_int_eq(squib_mem_get_region(mem, opts->slot, &info), SQUIB_OK);
+	ck_assert_uint_eq(info.range.base.raw, opts->range.base.raw);
+	ck_assert_uint_eq(info.range.size, opts->range.size);
+	ck_assert_uint_eq(info.prot, opts->prot);
+	ck_assert_uint_eq(info.flags, opts->flags);
+	ck_assert_str_eq(info.name, opts->name ? opts->name : "");
+	if (opts->host_addr)
+		ck_assert_ptr_eq(info.host_addr, opts->host_addr);
+	if (has_fd) {
+		/* The library's own descriptor: a memfd, or a dup of the caller's. */
+		ck_assert_int_ge(info.fd, 0);
+		ck_assert_int_ne(info.fd, opts->fd);
+		ck_assert_int_ge(fcntl(info.fd, F_GETFD), 0);
+	} else {
+		ck_assert_int_eq(info.fd, -1);
+	}
+	ck_assert_uint_eq(info.fd_offset, opts->flags & SQUIB_REGION_FILE ? opts->fd_offset : 0);
+	if (opts->flags & SQUIB_REGION_SHARED)
+		ck_assert_int_ne(fcntl(info.fd, F_GET_SEALS) & F_SEAL_SHRINK, 0);
+	ck_assert_int_eq(squib_mem_read(mem, opts->range.base, got, len), SQUIB_OK);
+	/* One assertion, not one a byte: each costs a write to Check's pipe. */
+	if (ctx->expect)
+		ck_assert_mem_eq(got, ctx->expect, len);
+	else
+		ck_assert_uint_eq(count_nonzero(got, len), 0);
+	if (opts->flags & SQUIB_REGION_READONLY) {
+		ck_assert_int_eq(squib_mem_write_u8(mem, opts->range.base, 0x5a),
+				 SQUIB_E_READ_ONLY);
+		ck_assert_int_eq(squib_mem_read(mem, opts->range.base, got, 1), SQUIB_OK);
+		ck_assert_uint_eq(got[0], ctx->expect ? ctx->expect[0] : 0);
+	}
+	free(got);
+}
+
+/* An absorbed failure (THP's hint): the region is complete; take it away
+ * again for the next failure point. */
+static void opts_absorbed(void *arg)
+{
+	const struct opts_ctx *ctx = arg;
+
+	expect_opts_region(ctx);
+	ck_assert_int_eq(squib_mem_remove_region(mem, ctx->opts.slot), SQUIB_OK);
+}
+
+static const struct sweep_spec opts_spec = {
+    .absorbable = SQUIB_FAULT_MADVISE, .absorbed = opts_absorbed, .changed = opts_changed};
+
+/* Sweeps one add; then the region must be there, and exactly want_kinds
+ * must have been swept, with at most the THP hint absorbed. */
+static void sweep_opts(const char *function, struct opts_ctx *ctx, const char *want_kinds)
+{
+	size_t count = squib_mem_region_count(mem);
+
+	(void)sweep_spec(function, op_add_opts, ctx, &opts_spec);
+	ck_assert_str_eq(last_kinds, want_kinds);
+	ck_assert_uint_eq(last_absorbed, ctx->opts.flags & SQUIB_REGION_THP ? 1 : 0);
+	ck_assert_uint_eq(squib_mem_region_count(mem), count + 1);
+	expect_opts_region(ctx);
+}
+
+/* Library-owned memory, page-aligned, between the fixture's regions. */
+#define OPTS_BASE 0x100000u
+
+static void opts_init(struct opts_ctx *ctx, uint32_t flags, size_t len)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->opts = (squib_region_opts_t)SQUIB_REGION_OPTS_INIT;
+	ctx->opts.range.base = SQUIB_GPA(OPTS_BASE);
+	ctx->opts.range.size = len;
+	ctx->opts.slot = 20;
+	ctx->opts.prot = SQUIB_PROT_RW;
+	ctx->opts.flags = flags;
+}
+
+START_TEST(test_opts_anonymous)
+{
+	struct opts_ctx ctx;
+
+	/* 0.2's backing through the 0.3 entry point: the same five requests. */
+	opts_init(&ctx, 0, 100);
+	ctx.opts.range.base = SQUIB_GPA(0x8000);
+	sweep_opts("squib_mem_add_region_opts (anonymous)", &ctx,
+		   "alloc, map, madvise, madvise, alloc");
+}
+END_TEST
+
+START_TEST(test_opts_anonymous_flags)
+{
+	struct opts_ctx ctx;
+	uint32_t flags = lockable(SQUIB_REGION_THP | SQUIB_REGION_DONTDUMP | SQUIB_REGION_DONTFORK |
+				  SQUIB_REGION_LOCKED | SQUIB_REGION_PREFAULT);
+
+	/* The guards, then mlock2, DONTDUMP, DONTFORK and the THP hint, whose
+	 * refusal changes nothing the region promises; PREFAULT is
+	 * MAP_POPULATE, part of the mapping. */
+	opts_init(&ctx, flags, 4 * page_size());
+	ctx.opts.name = "ram";
+	sweep_opts(
+	    "squib_mem_add_region_opts (THP|DONTDUMP|DONTFORK|LOCKED|PREFAULT)", &ctx,
+	    flags & SQUIB_REGION_LOCKED
+		? "alloc, map, madvise, madvise, mlock, madvise, madvise, madvise (absorbed), "
+		  "alloc"
+		: "alloc, map, madvise, madvise, madvise, madvise, madvise (absorbed), alloc");
+}
+END_TEST
+
+START_TEST(test_opts_rom)
+{
+	struct opts_ctx ctx;
+	size_t len = 2 * page_size();
+	uint8_t *rom = malloc(len);
+
+	/* Filled while writable, then made read-only before it is shown. */
+	ck_assert_ptr_nonnull(rom);
+	pattern_fill(rom, len, 3);
+	opts_init(&ctx, SQUIB_REGION_READONLY, len);
+	ctx.opts.prot = SQUIB_PROT_RX;
+	ctx.opts.bytes = rom;
+	ctx.opts.name = "firmware";
+	ctx.expect = rom;
+	sweep_opts("squib_mem_add_region_opts (READONLY, bytes: a ROM)", &ctx,
+		   "alloc, map, madvise, madvise, mprotect, alloc");
+	free(rom);
+}
+END_TEST
+
+START_TEST(test_opts_shared)
+{
+	struct opts_ctx ctx;
+
+	opts_init(&ctx, SQUIB_REGION_SHARED, 2 * page_size());
+	ctx.opts.name = "shared-ram";
+	sweep_opts("squib_mem_add_region_opts (SHARED)", &ctx,
+		   "alloc, map, memfd, ftruncate, seal, map_fixed, alloc");
+}
+END_TEST
+
+START_TEST(test_opts_shared_bytes)
+{
+	struct opts_ctx ctx;
+	size_t len = 2 * page_size();
+	uint8_t *bytes = malloc(len);
+
+	ck_assert_ptr_nonnull(bytes);
+	pattern_fill(bytes, len, 4);
+	opts_init(&ctx, SQUIB_REGION_SHARED, len);
+	ctx.opts.bytes = bytes;
+	ctx.expect = bytes;
+	sweep_opts("squib_mem_add_region_opts (SHARED, bytes)", &ctx,
+		   "alloc, map, memfd, ftruncate, seal, map_fixed, alloc");
+	free(bytes);
+}
+END_TEST
+
+START_TEST(test_opts_shared_rom)
+{
+	struct opts_ctx ctx;
+	size_t len = 2 * page_size();
+	uint8_t *bytes = malloc(len);
+
+	/* A ROM another process can map: filled, then made read-only. */
+	ck_assert_ptr_nonnull(bytes);
+	pattern_fill(bytes, len, 9);
+	opts_init(&ctx, SQUIB_REGION_SHARED | SQUIB_REGION_READONLY, len);
+	ctx.opts.prot = SQUIB_PROT_RX;
+	ctx.opts.bytes = bytes;
+	ctx.expect = bytes;
+	sweep_opts("squib_mem_add_region_opts (SHARED|READONLY, bytes)", &ctx,
+		   "alloc, map, memfd, ftruncate, seal, map_fixed, mprotect, alloc");
+	free(bytes);
+}
+END_TEST
+
+/* FILE regions: 2 pages of a 3-page temporary file, at fd_offset 1 page. */
+static void opts_file_init(struct opts_ctx *ctx, struct temp_file *file, uint32_t flags, bool ro)
+{
+	size_t page = page_size();
+
+	temp_file_open(file, 3 * page, 5);
+	opts_init(ctx, SQUIB_REGION_FILE | flags, 2 * page);
+	ctx->opts.fd = ro ? file->fd_ro : file->fd;
+	ctx->opts.fd_offset = page;
+	ctx->expect = file->bytes + page;
+	ctx->file = file;
+}
+
+START_TEST(test_opts_file)
+{
+	struct opts_ctx ctx;
+	struct temp_file file;
+
+	opts_file_init(&ctx, &file, 0, false);
+	sweep_opts("squib_mem_add_region_opts (FILE, shared)", &ctx,
+		   "alloc, map, dup, map_fixed, alloc");
+	/* MAP_SHARED: a write reaches the file. */
+	ck_assert_int_eq(squib_mem_write_u8(mem, SQUIB_GPA(OPTS_BASE), 0x77), SQUIB_OK);
+	file.bytes[page_size()] = 0x77;
+	ck_assert_ptr_null(temp_file_changed(&file));
+	temp_file_close(&file);
+}
+END_TEST
+
+START_TEST(test_opts_file_private)
+{
+	struct opts_ctx ctx;
+	struct temp_file file;
+
+	opts_file_init(&ctx, &file, SQUIB_REGION_PRIVATE, false);
+	sweep_opts("squib_mem_add_region_opts (FILE|PRIVATE)", &ctx,
+		   "alloc, map, dup, map_fixed, alloc");
+	/* Copy-on-write: a write never reaches the file. */
+	ck_assert_int_eq(squib_mem_write_u8(mem, SQUIB_GPA(OPTS_BASE), 0x77), SQUIB_OK);
+	ck_assert_ptr_null(temp_file_changed(&file));
+	temp_file_close(&file);
+}
+END_TEST
+
+START_TEST(test_opts_file_readonly)
+{
+	struct opts_ctx ctx;
+	struct temp_file file;
+
+	opts_file_init(&ctx, &file, SQUIB_REGION_READONLY, true);
+	sweep_opts("squib_mem_add_region_opts (FILE|READONLY, O_RDONLY fd)", &ctx,
+		   "alloc, map, dup, map_fixed, alloc");
+	temp_file_close(&file);
+}
+END_TEST
+
+START_TEST(test_opts_caller_file)
+{
+	struct opts_ctx ctx;
+	struct temp_file file;
+	struct caller_map map;
+	size_t page = page_size();
+
+	/* The caller maps the file itself; the library only dups the fd. */
+	opts_file_init(&ctx, &file, 0, false);
+	map.len = 2 * page;
+	map.addr = mmap(NULL, map.len, PROT_READ | PROT_WRITE, MAP_SHARED, file.fd, (off_t)page);
+	ck_assert(map.addr != MAP_FAILED);
+	caller_map_keep(&map);
+	ctx.opts.host_addr = map.addr;
+	ctx.caller = &map;
+	sweep_opts("squib_mem_add_region_opts (host_addr, FILE)", &ctx, "alloc, dup, alloc");
+	ck_assert_int_eq(squib_mem_remove_region(mem, ctx.opts.slot), SQUIB_OK);
+	caller_map_release(&map);
+	temp_file_close(&file);
+}
+END_TEST
+
+/* A caller's anonymous mapping of 2 pages, filled, with some of its own
+ * state set up by prepare() (NULL: none). */
+static void caller_anon_init(struct opts_ctx *ctx, struct caller_map *map, uint32_t flags)
+{
+	map->len = 2 * page_size();
+	map->addr =
+	    mmap(NULL, map->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert(map->addr != MAP_FAILED);
+	pattern_fill(map->addr, map->len, 6);
+	opts_init(ctx, flags, map->len);
+	ctx->opts.host_addr = map->addr;
+	ctx->caller = map;
+}
+
+/* LIBRARY BUG (lib/mem.c, region_add_locked): when the table cannot be
+ * allocated after the backing was made, backing_put() gives the backing
+ * back but leaves the caller's mapping locked and out of dumps (VmFlags
+ * "lo lf dd"): the flags applied to a caller's mapping are undone only when
+ * apply_flags() itself fails. */
+START_TEST(test_opts_caller_flags)
+{
+	struct opts_ctx ctx;
+	struct caller_map map;
+	uint32_t flags =
+	    lockable(SQUIB_REGION_DONTDUMP | SQUIB_REGION_LOCKED | SQUIB_REGION_PREFAULT);
+
+	/* Populated (MADV_POPULATE_WRITE) first, then locked and kept out of
+	 * dumps: each failure must leave the caller's mapping as it was. */
+	caller_anon_init(&ctx, &map, flags);
+	caller_map_keep(&map);
+	ctx.expect = map.bytes;
+	sweep_opts("squib_mem_add_region_opts (host_addr, DONTDUMP|LOCKED|PREFAULT)", &ctx,
+		   flags & SQUIB_REGION_LOCKED ? "alloc, madvise, mlock, madvise, alloc"
+					       : "alloc, madvise, madvise, alloc");
+	ck_assert_int_eq(squib_mem_remove_region(mem, ctx.opts.slot), SQUIB_OK);
+	caller_map_release(&map);
+}
+END_TEST
+
+/* LIBRARY BUG (lib/backing.c, apply_flags, and lib/mem.c as above): the
+ * undo of a failed DONTDUMP or DONTFORK is munlock() and MADV_DODUMP,
+ * whatever the caller's mapping was before, so it clears the caller's own
+ * lock and DONTDUMP. */
+START_TEST(test_opts_caller_flags_already_set)
+{
+	struct opts_ctx ctx;
+	struct caller_map map;
+	uint32_t flags =
+	    lockable(SQUIB_REGION_LOCKED | SQUIB_REGION_DONTDUMP | SQUIB_REGION_DONTFORK);
+
+	/* The caller's mapping is locked and out of dumps already (a monitor
+	 * that called mlockall(MCL_FUTURE) gets every mapping locked): a
+	 * failed add must not unlock it, nor put it back into dumps. */
+	caller_anon_init(&ctx, &map, flags);
+	ck_assert_int_eq(mlock(map.addr, map.len), 0);
+	ck_assert_int_eq(madvise(map.addr, map.len, MADV_DONTDUMP), 0);
+	caller_map_keep(&map);
+	ctx.expect = map.bytes;
+	sweep_opts("squib_mem_add_region_opts (host_addr already locked, DONTDUMP)", &ctx,
+		   flags & SQUIB_REGION_LOCKED ? "alloc, mlock, madvise, madvise, alloc"
+					       : "alloc, madvise, madvise, alloc");
+	ck_assert_int_eq(squib_mem_remove_region(mem, ctx.opts.slot), SQUIB_OK);
+	caller_map_release(&map);
+}
+END_TEST
+
+/* ---- squib_mem_discard ---- */
+
+struct discard_ctx {
+	uint64_t base, size;	/* the region */
+	uint64_t at, len;	/* the range discarded */
+	uint8_t *bytes;		/* the region's bytes before */
+	struct temp_file *file; /* its file, or NULL */
+	bool punches_file;	/* the hole goes through to the file */
+};
+
+static squib_status_t op_discard(void *arg)
+{
+	const struct discard_ctx *ctx = arg;
+
+	return squib_mem_discard(mem, SQUIB_GPA(ctx->at), (size_t)ctx->len);
+}
+
+static const char *discard_changed(void *arg)
+{
+	const struct discard_ctx *ctx = arg;
+
+	return ctx->file ? temp_file_changed(ctx->file) : NULL;
+}
+
+static const struct sweep_spec discard_spec = {.changed = discard_changed};
+
+/* Adds a 4-page region with opts' backing (the file of ctx, if any) and
+ * writes a pattern over all of it; the middle two pages are discarded. */
+static void discard_init(struct discard_ctx *ctx, struct opts_ctx *add, uint32_t flags,
+			 struct temp_file *file)
+{
+	size_t page = page_size(), len = 4 * page;
+
+	memset(ctx, 0, sizeof(*ctx));
+	if (file) {
+		temp_file_open(file, len, 7);
+		opts_init(add, SQUIB_REGION_FILE | flags, len);
+		add->opts.fd = file->fd;
+	} else {
+		opts_init(add, flags, len);
+	}
+	ck_assert_int_eq(squib_mem_add_region_opts(mem, &add->opts), SQUIB_OK);
+	ctx->base = OPTS_BASE;
+	ctx->size = len;
+	ctx->at = OPTS_BASE + page;
+	ctx->len = 2 * page;
+	ctx->bytes = malloc(len);
+	ck_assert_ptr_nonnull(ctx->bytes);
+	pattern_fill(ctx->bytes, len, 8);
+	ck_assert_int_eq(squib_mem_write(mem, SQUIB_GPA(ctx->base), ctx->bytes, len), SQUIB_OK);
+	ctx->file = file;
+	ctx->punches_file = file && !(flags & SQUIB_REGION_PRIVATE);
+	if (file)
+		temp_file_reload(file);
+}
+
+/* After the sweep: the range reads as zeros, the rest as before; through
+ * to the file for a shared one, never for a private one. */
+static void discard_check(struct discard_ctx *ctx)
+{
+	size_t len = (size_t)ctx->size, from = (size_t)(ctx->at - ctx->base);
+	uint8_t *got = malloc(len);
+
+	ck_assert_ptr_nonnull(got);
+	memset(ctx->bytes + from, 0, (size_t)ctx->len);
+	ck_assert_int_eq(squib_mem_read(mem, SQUIB_GPA(ctx->base), got, len), SQUIB_OK);
+	ck_assert_mem_eq(got, ctx->bytes, len);
+	if (ctx->file) {
+		if (ctx->punches_file)
+			memset(ctx->file->bytes + from, 0, (size_t)ctx->len);
+		ck_assert_ptr_null(temp_file_changed(ctx->file));
+		temp_file_close(ctx->file);
+	}
+	free(got);
+	free(ctx->bytes);
+}
+
+static void sweep_discard(const char *function, uint32_t flags, bool with_file,
+			  const char *want_kinds)
+{
+	struct discard_ctx ctx;
+	struct opts_ctx add;
+	struct temp_file file;
+
+	discard_init(&ctx, &add, flags, with_file ? &file : NULL);
+	ck_assert_uint_ge(sweep_spec(function, op_discard, &ctx, &discard_spec), 1);
+	if (want_kinds)
+		ck_assert_str_eq(last_kinds, want_kinds);
+	discard_check(&ctx);
+}
+
+START_TEST(test_discard_anonymous)
+{
+	sweep_discard("squib_mem_discard (anonymous)", 0, false, "madvise");
+}
+END_TEST
+
+START_TEST(test_discard_shared)
+{
+	sweep_discard("squib_mem_discard (SHARED)", SQUIB_REGION_SHARED, false, "fallocate");
+}
+END_TEST
+
+START_TEST(test_discard_file)
+{
+	sweep_discard("squib_mem_discard (FILE, shared)", 0, true, "fallocate");
+}
+END_TEST
+
+START_TEST(test_discard_file_private)
+{
+	sweep_discard("squib_mem_discard (FILE|PRIVATE)", SQUIB_REGION_PRIVATE, true, "map_fixed");
+}
+END_TEST
+
+/*
+ * The zero pages that replace a private file range get the region's flags
+ * again: a failure there must still leave the bytes as they were.
+ * LIBRARY BUG (lib/backing.c, backing_discard): the range is replaced
+ * first (squib_host_map_fixed) and the flags applied after, so a failed
+ * madvise or mlock2 returns an error with the range already zero. Which
+ * requests a fixed discard makes is its business: only the outcome of each
+ * is checked here.
+ */
+START_TEST(test_discard_file_private_flags)
+{
+	sweep_discard("squib_mem_discard (FILE|PRIVATE|DONTDUMP)",
+		      SQUIB_REGION_PRIVATE | SQUIB_REGION_DONTDUMP, true, NULL);
+}
+END_TEST
+
+/*
+ * Discarding part of a LOCKED region, with every request failed in turn.
+ * LIBRARY BUG (lib/backing.c, backing_discard): MADV_DONTNEED refuses
+ * locked pages (EINVAL, madvise(2)), so the call fails with SQUIB_E_IO
+ * even when the host fails nothing; the contract promises zeros.
+ */
+START_TEST(test_discard_locked)
+{
+	if (!host_locks_on_fault())
+		return;
+	sweep_discard("squib_mem_discard (LOCKED)", SQUIB_REGION_LOCKED, false, NULL);
 }
 END_TEST
 
@@ -805,6 +1635,36 @@ static Suite *sweeps_suite(void)
 	tcase_add_test(tc, test_remove_last_region);
 	tcase_add_test(tc, test_remove_region_table_pinned);
 	tcase_add_test(tc, test_add_region_table_pinned);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("backings");
+	tcase_add_checked_fixture(tc, handle_setup, handle_teardown);
+	tcase_add_test(tc, test_opts_anonymous);
+	tcase_add_test(tc, test_opts_anonymous_flags);
+	tcase_add_test(tc, test_opts_rom);
+	tcase_add_test(tc, test_opts_shared);
+	tcase_add_test(tc, test_opts_shared_bytes);
+	tcase_add_test(tc, test_opts_shared_rom);
+	tcase_add_test(tc, test_opts_file);
+	tcase_add_test(tc, test_opts_file_private);
+	tcase_add_test(tc, test_opts_file_readonly);
+	tcase_add_test(tc, test_opts_caller_file);
+	tcase_add_test(tc, test_discard_anonymous);
+	tcase_add_test(tc, test_discard_shared);
+	tcase_add_test(tc, test_discard_file);
+	tcase_add_test(tc, test_discard_file_private);
+	suite_add_tcase(s, tc);
+
+	/* Tests that fail until the library bug named in each is fixed:
+	 * CK_EXCLUDE_TAGS=lib-bug skips them meanwhile. Move each back to
+	 * "backings" once it passes. */
+	tc = tcase_create("backings-lib-bugs");
+	tcase_set_tags(tc, "lib-bug");
+	tcase_add_checked_fixture(tc, handle_setup, handle_teardown);
+	tcase_add_test(tc, test_opts_caller_flags);
+	tcase_add_test(tc, test_opts_caller_flags_already_set);
+	tcase_add_test(tc, test_discard_file_private_flags);
+	tcase_add_test(tc, test_discard_locked);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("threads");
