@@ -7,9 +7,13 @@
 # symbols list generated from lib/libsquibcore.map names exactly what the
 # Linux library exports.
 #
-# Cost: about 30 s on 2 cores (library build included), 20 s of it the two
-# valgrind runs, bounded by SQUIB_VG_ROUNDS (default 100 plugin rounds) and
-# SQUIB_VG_CYCLES (default 10 library load/unload cycles).
+# Cost: about 40 s on 2 cores (library build included), 20-30 s of it the
+# two valgrind runs. They use valgrind's fair scheduler: without it the
+# hosts' spinning workers starved the main thread, and the same runs took
+# from 30 s to 7 minutes. Their work is bounded by SQUIB_VG_ROUNDS (default
+# 100 plugin rounds) and SQUIB_VG_CYCLES (default 10 library load/unload
+# cycles), their time by SQUIB_VG_TIMEOUT (default 300 s each, then the run
+# is killed and the stage fails naming it).
 set -euo pipefail
 dir="$SQUIB_CHECK_DIR/release"
 prefix="$SQUIB_CHECK_DIR/consumers/prefix"

@@ -12,6 +12,12 @@
 #    "no-valgrind" (e.g. 32768 mappings, more than valgrind's address-space
 #    manager holds) are skipped here; they run in every other stage.
 #
+# Valgrind runs one thread at a time; --fair-sched=yes hands the CPU round
+# the threads in turn, where its default lock lets a spinning thread starve
+# the others for minutes. Each suite is also killed, and fails naming
+# itself, after SQUIB_VG_TIMEOUT seconds (default 600): Check's own timeout
+# (CK_DEFAULT_TIMEOUT) only works in fork mode, which is off here.
+#
 # Cost: one RelWithDebInfo build (~30 s on 2 cores) plus the valgrind runs.
 set -euo pipefail
 dir="$SQUIB_CHECK_DIR/faults"
@@ -38,6 +44,7 @@ if [ ! -s "$commands" ]; then
 	exit 0
 fi
 
+limit="${SQUIB_VG_TIMEOUT:-600}"
 run_one() {
 	local line=$1 name start rc
 	eval "set -- $line"
@@ -46,8 +53,16 @@ run_one() {
 	rc=0
 	(cd "$(dirname "$1")" &&
 		CK_FORK=no CK_EXCLUDE_TAGS=no-valgrind CK_DEFAULT_TIMEOUT=600 \
-			valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect \
+			timeout --signal=KILL "$limit" \
+			valgrind --quiet --fair-sched=yes --leak-check=full \
+			--errors-for-leak-kinds=definite,indirect \
 			--error-exitcode=99 "$@") >"$logs/$name.log" 2>&1 || rc=$?
+	if [ $rc -eq 137 ] && [ $((SECONDS - start)) -ge "$limit" ]; then
+		echo "valgrind: $name FAILED: still running after ${limit}s, killed" \
+			"(SQUIB_VG_TIMEOUT raises the limit); log:" >&2
+		cat "$logs/$name.log" >&2
+		return 1
+	fi
 	if [ $rc -ne 0 ]; then
 		echo "valgrind: $name FAILED (exit $rc) after $((SECONDS - start))s; log:" >&2
 		cat "$logs/$name.log" >&2

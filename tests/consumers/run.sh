@@ -18,7 +18,9 @@
 # PREFIX is where `cmake --install` put the library; WORKDIR receives the
 # builds (emptied first); VERSION (default 0.2.0) is the version expected.
 # Environment: CC, CXX (default cc, c++), SQUIB_VALGRIND=0 skips valgrind,
-# SQUIB_VG_ROUNDS (100) and SQUIB_VG_CYCLES (10) bound the valgrind runs.
+# SQUIB_VG_ROUNDS (100) and SQUIB_VG_CYCLES (10) bound the valgrind runs'
+# work, SQUIB_VG_TIMEOUT (300 seconds) each one's time: a run still going
+# then is killed and fails, naming itself.
 set -euo pipefail
 
 [ $# -ge 2 ] || { echo "usage: $0 PREFIX WORKDIR [VERSION]" >&2; exit 2; }
@@ -30,6 +32,7 @@ CC=${CC:-cc}
 CXX=${CXX:-c++}
 vg_rounds=${SQUIB_VG_ROUNDS:-100}
 vg_cycles=${SQUIB_VG_CYCLES:-10}
+vg_timeout=${SQUIB_VG_TIMEOUT:-300}
 
 # pkg-config output is split on blanks; squib-core.pc does not escape them.
 case "$prefix$work" in *[[:space:]]*)
@@ -185,15 +188,33 @@ env -u LD_LIBRARY_PATH "$work/host-dlopen" "$work/plugin_a.so" "$work/plugin_b.s
 
 if [ "${SQUIB_VALGRIND:-1}" != 0 ]; then
 	command -v valgrind >/dev/null || die "valgrind is not installed (SQUIB_VALGRIND=0 skips it)"
+	# --fair-sched=yes: valgrind runs one thread at a time, and its default
+	# lock lets the host's spinning worker threads starve the main thread
+	# for minutes (a run of the dlopen host took 424 s on a fresh 2-vCPU
+	# machine; fair, four rounds took 1.4 s). The time limit, not luck,
+	# then bounds what is left.
 	# shellcheck disable=SC2054 # the commas belong to valgrind's options
-	vg=(valgrind -q --leak-check=full --error-exitcode=1
+	vg=(valgrind -q --fair-sched=yes --leak-check=full --error-exitcode=1
 		--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect)
+	# vg_run WHAT COMMAND...: COMMAND under valgrind, killed after
+	# $vg_timeout seconds.
+	vg_run() {
+		local what=$1 rc=0 began=$SECONDS
+		shift
+		timeout --signal=KILL "$vg_timeout" "$@" || rc=$?
+		if [ $rc -eq 137 ] && [ $((SECONDS - began)) -ge "$vg_timeout" ]; then
+			die "valgrind: $what still running after ${vg_timeout}s, killed" \
+				"(SQUIB_VG_TIMEOUT raises the limit)"
+		fi
+		[ $rc -eq 0 ] || die "valgrind: $what exited with $rc"
+	}
 	step "valgrind: host-linked, $vg_rounds plugin rounds"
-	LD_LIBRARY_PATH="$libdir" "${vg[@]}" "$work/host-linked" \
-		"$work/plugin_a.so" "$work/plugin_b.so" "$vg_rounds"
+	vg_run "host-linked, $vg_rounds plugin rounds" env LD_LIBRARY_PATH="$libdir" \
+		"${vg[@]}" "$work/host-linked" "$work/plugin_a.so" "$work/plugin_b.so" "$vg_rounds"
 	step "valgrind: host-dlopen, $vg_cycles cycles x 5 rounds"
-	env -u LD_LIBRARY_PATH "${vg[@]}" "$work/host-dlopen" \
-		"$work/plugin_a.so" "$work/plugin_b.so" 5 "$lib_path" "$vg_cycles"
+	vg_run "host-dlopen, $vg_cycles cycles x 5 rounds" env -u LD_LIBRARY_PATH \
+		"${vg[@]}" "$work/host-dlopen" "$work/plugin_a.so" "$work/plugin_b.so" 5 \
+		"$lib_path" "$vg_cycles"
 fi
 
 step "every consumer passed"
