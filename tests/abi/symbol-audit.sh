@@ -55,22 +55,9 @@ awk '$2 != "A" { print $3 }' "$tmp/nm" | sort >"$tmp/exported-versioned"
 awk '$2 == "A" { print $3 }' "$tmp/nm" | sort >"$tmp/abs"
 sed 's/@.*//' "$tmp/exported-versioned" | sort -u >"$tmp/exported"
 
-# --- What the version script lists: "node name" lines, global parts only.
-awk '
-	{ sub(/#.*/, "") }
-	/^[ \t]*[A-Za-z_][A-Za-z0-9_.]*[ \t]*\{/ { node = $1; sub(/\{.*/, "", node); scope = "global"; next }
-	/^[ \t]*\}/ { node = ""; next }
-	node != "" {
-		line = $0
-		while (match(line, /(global|local)[ \t]*:/)) {
-			scope = substr(line, RSTART, RLENGTH); sub(/[ \t]*:/, "", scope)
-			line = substr(line, RSTART + RLENGTH)
-		}
-		n = split(line, words, /[ \t;]+/)
-		for (i = 1; i <= n; i++)
-			if (words[i] != "" && scope == "global") print node, words[i]
-	}
-' "$map" | sort -u >"$tmp/map-pairs"
+# --- What the version script lists: "node name" lines, global parts only
+# (scripts/map-nodes.sh, the parser every check of the map shares).
+bash "$(dirname "$0")/../../scripts/map-nodes.sh" "$map" >"$tmp/map-pairs" || true
 awk '{ print $2 }' "$tmp/map-pairs" | sort -u >"$tmp/map"
 awk '{ print $1 }' "$tmp/map-pairs" | sort -u >"$tmp/map-nodes"
 awk '{ print $2 "@@" $1 }' "$tmp/map-pairs" | sort >"$tmp/map-versioned"
