@@ -9,7 +9,8 @@
 #     and no unchecked variant of a fortifiable function is imported (memcpy
 #     with a size only known at run time legitimately stays memcpy);
 #   - exports: exactly the names of lib/libsquibcore.map, all squib_*,
-#     all versioned SQUIB_CORE_0.2 -- the test-only fault injector included
+#     each versioned @@ the node the map lists it in, and no other absolute
+#     symbol than those nodes -- the test-only fault injector included
 #     nowhere.
 # Cost: one release build of the library alone (~15 s on 2 cores).
 set -euo pipefail
@@ -69,16 +70,20 @@ unfortified=$(grep -Ex '(v?s?n?printf|v?fprintf|strn?cpy|strn?cat|stpn?cpy|memmo
 check "no unchecked printf/str*/mem* variant imported${unfortified:+ (found: $(tr "\n" " " <<<"$unfortified"))}" \
 	test -z "$unfortified"
 
-# Exports: the defined dynamic symbols against the version script.
+# Exports: the defined dynamic symbols against the version script, whose
+# "node name" lines scripts/map-nodes.sh gives (as many nodes as it has).
 exported=$(awk '$1 ~ /^[0-9]+:$/ && $7 != "UND" && $8 ~ /@/ { print $8 }' <<<"$dynsyms" | sort)
-expected=$(sed -n '/global:/,/local:/p' "$SQUIB_SRC/lib/libsquibcore.map" |
-	sed -nE 's/^[[:space:]]*(squib_[A-Za-z0-9_]+);.*/\1@@SQUIB_CORE_0.2/p' | sort)
-# The version node itself is an ABS symbol named SQUIB_CORE_0.2.
-others=$(awk '$1 ~ /^[0-9]+:$/ && $7 != "UND" && $8 != "" && $8 !~ /@/ &&
-	$8 != "SQUIB_CORE_0.2" { print $8 }' <<<"$dynsyms" || true)
+map_pairs=$(bash "$SQUIB_SRC/scripts/map-nodes.sh" "$SQUIB_SRC/lib/libsquibcore.map")
+expected=$(awk '{ print $2 "@@" $1 }' <<<"$map_pairs" | sort)
+nodes=$(awk '{ print $1 }' <<<"$map_pairs" | sort -u)
+# Each version node is itself an ABS symbol named after it; anything else
+# without a version is an unversioned export.
+others=$(awk 'NR == FNR { node[$1] = 1; next }
+	$1 ~ /^[0-9]+:$/ && $7 != "UND" && $8 != "" && $8 !~ /@/ && !($8 in node) { print $8 }' \
+	<(echo "$nodes") <(echo "$dynsyms") || true)
 check "exports only squib_* names" bash -c '! grep -v "^squib_" <<<"$1" | grep -q .' _ "$exported"
 check "no unversioned exports${others:+ (found: $(tr "\n" " " <<<"$others"))}" test -z "$others"
-check "exports exactly lib/libsquibcore.map ($(wc -l <<<"$expected") names)" \
+check "exports exactly lib/libsquibcore.map ($(wc -l <<<"$expected") names, each @@ its node of $(paste -sd' ' <<<"$nodes"))" \
 	test "$exported" = "$expected"
 if [ "$exported" != "$expected" ]; then
 	diff <(echo "$expected") <(echo "$exported") | sed 's/^/    /' || true
