@@ -8,8 +8,9 @@
 #   2. CMake: find_package(squib-core 0.2 CONFIG) from a separate project
 #      (squib::core and squib::core_static); 0.1 is accepted, 0.3 and 1.0 refused.
 #   3. C++11: the headers from g++ and clang++, -Wpedantic -Werror.
-#   4. dlopen: two backend plugins that dlopen libsquibcore.so.0 and bind it
-#      with dlvsym(..., "SQUIB_CORE_0.2"), loaded and unloaded by a host
+#   4. dlopen: two backend plugins that dlopen libsquibcore.so.0 and bind
+#      each function with dlvsym() at its version node of
+#      lib/libsquibcore.map (SQUIB_CORE_0.2, ...), loaded and unloaded by a host
 #      that links the library and by one that dlopens it itself (so it
 #      really unloads); both natively and under valgrind.
 #
@@ -150,14 +151,21 @@ done
 # --- 4. dlopen + dlvsym -------------------------------------------------
 step "dlopen: the plugins bind every symbol the library exports"
 # squib_api.h's table against the installed library: a function added to
-# the map but not to the table (or the reverse) fails here.
+# the map but not to the table, or at another node (or the reverse), fails
+# here. The versions are the nodes of the map, however many it has.
 exported=$(nm -D --defined-only "$libdir/libsquibcore.so.0" |
 	awk '$3 ~ /^squib_/ { print $3 }' | sort)
+map="$here/../../lib/libsquibcore.map"
+map_nodes=$(bash "$here/../../scripts/map-nodes.sh" "$map" | awk '{ print $1 }' | sort -u) ||
+	die "no version nodes in $map"
 versions=$(printf '%s\n' "$exported" | sed -n 's/^[^@]*@@\{0,1\}//p' | sort -u)
-[ "$versions" = "SQUIB_CORE_0.2" ] || die "exported symbol versions: $versions"
-bound=$(sed -n 's/^\s*X(\(squib_[a-z0-9_]*\))\s*\\\?$/\1/p' "$here/dlopen/squib_api.h" | sort)
-diff <(printf '%s\n' "$exported" | sed 's/@.*//') <(printf '%s\n' "$bound") ||
-	die "tests/consumers/dlopen/squib_api.h and the library's exports differ"
+[ "$versions" = "$map_nodes" ] ||
+	die "exported symbol versions $(paste -sd' ' <<<"$versions") are not the nodes $(paste -sd' ' <<<"$map_nodes") of $map"
+bound=$(sed -n 's/^\s*X(\(squib_[a-z0-9_]*\), "\([A-Za-z0-9_.]*\)")\s*\\\?$/\1@@\2/p' \
+	"$here/dlopen/squib_api.h" | sort)
+diff <(printf '%s\n' "$exported") <(printf '%s\n' "$bound") ||
+	die "tests/consumers/dlopen/squib_api.h's X(name, node) and the library's name@@node exports differ"
+echo "    $(wc -l <<<"$bound") functions bound at their nodes: $(paste -sd' ' <<<"$map_nodes")"
 
 step "dlopen: build plugin_a.so, plugin_b.so, host-linked, host-dlopen"
 read -ra pc_cflags <<<"$(pcv --cflags)"

@@ -386,7 +386,7 @@ int main(int argc, char **argv)
 	plugins[1].path = argv[2];
 	rounds = parse_count(argv[3]);
 
-#define SQUIB_API_LINK(name) api.name = name;
+#define SQUIB_API_LINK(name, node) api.name = name;
 	SQUIB_API_FUNCTIONS(SQUIB_API_LINK)
 #undef SQUIB_API_LINK
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What both backend plugins share: attach (dlopen libsquibcore.so.0 by its
- * SONAME, bind every function at SQUIB_CORE_0.2), detach (dlclose it) and
+ * SONAME, bind every function at its version node), detach (dlclose it) and
  * the failure message. Each plugin is its own shared object with its own
  * copy of this state, as two independently built backends would have.
  */
