@@ -3,7 +3,8 @@
 # Proves every way of consuming libsquibcore against an INSTALLED tree:
 #
 #   1. pkg-config: a C program built with only `pkg-config --cflags --libs`
-#      (C99 and C11), and fully static with `pkg-config --static`;
+#      (C99 and C11), and fully static with `pkg-config --static`, also one
+#      that defines its own functions named like the library's internals;
 #      libdir, includedir and the version of the .pc file.
 #   2. CMake: find_package(squib-core 0.2 CONFIG) from a separate project
 #      (squib::core and squib::core_static); 0.1 is accepted, 0.3 and 1.0 refused.
@@ -101,6 +102,15 @@ if readelf -d "$work/pc-static" 2>/dev/null | grep -q 'NEEDED.*libsquibcore'; th
 	die "pc-static still needs libsquibcore.so"
 fi
 (unset LD_LIBRARY_PATH; expect_version_output "$work/pc-static")
+
+# Only the API is global in libsquibcore.a (cmake/SquibStaticArchive.cmake):
+# a program's own functions named like the library's internals neither
+# clash at link time nor capture the library's calls.
+step "pkg-config: static program defining table_free, table_search, squib_fail, squib_host_alloc"
+"$CC" -static -std=c11 "${cflags_strict[@]}" -pthread -o "$work/static-clash" \
+	"$here/static/clash.c" "${pc_static[@]}" ||
+	die "a program defining names internal to libsquibcore does not link statically with it"
+(unset LD_LIBRARY_PATH; expect_version_output "$work/static-clash")
 
 # --- 2. CMake package ---------------------------------------------------
 step "CMake: find_package(squib-core 0.2 CONFIG) from a separate project"
