@@ -102,6 +102,20 @@ SQUIB_API bool squib_range_is_empty(squib_range_t range);\
 		>>"$d"/lib/range.c
 }
 
+# Puts a name into the version script's SQUIB_CORE_0.3 node: into the one
+# the map already has (an unreleased node collects every addition until its
+# release, docs/ABI.md), or a new one inheriting SQUIB_CORE_0.2 when there
+# is none yet. A second node of that name would not link at all.
+put_in_next_node() {
+	local map="$1" name="$2"
+	if bash "$here/scripts/map-nodes.sh" "$map" | grep -q '^SQUIB_CORE_0\.3 '; then
+		edit "$map" env NAME="$name" perl -0pi -e \
+			's/^(SQUIB_CORE_0\.3[ \t]*\{[ \t]*\n[ \t]*global:[ \t]*\n)/$1\t\t$ENV{NAME};\n/m'
+	else
+		printf 'SQUIB_CORE_0.3 {\n\tglobal:\n\t\t%s;\n} SQUIB_CORE_0.2;\n' "$name" >>"$map"
+	fi
+}
+
 patch_variant() {
 	local name="$1" d="$2"
 	case "$name" in
@@ -139,8 +153,7 @@ patch_variant() {
 		;;
 	node-moved)
 		edit "$d"/lib/libsquibcore.map sed -i '/^\t\tsquib_mem_read_u8;$/d' || return 1
-		printf 'SQUIB_CORE_0.3 {\n\tglobal:\n\t\tsquib_mem_read_u8;\n} SQUIB_CORE_0.2;\n' \
-			>>"$d"/lib/libsquibcore.map
+		put_in_next_node "$d"/lib/libsquibcore.map squib_mem_read_u8
 		;;
 	unversioned)
 		# Without the version script the visibility attributes alone decide
@@ -149,8 +162,7 @@ patch_variant() {
 		;;
 	addition)
 		add_function "$d" || return 1
-		printf 'SQUIB_CORE_0.3 {\n\tglobal:\n\t\tsquib_range_is_empty;\n} SQUIB_CORE_0.2;\n' \
-			>>"$d"/lib/libsquibcore.map
+		put_in_next_node "$d"/lib/libsquibcore.map squib_range_is_empty
 		;;
 	late-addition)
 		add_function "$d" || return 1
