@@ -26,8 +26,6 @@
 # archive, with a message saying so: its internal symbols stay global.
 # (ld64's own `ld -r` turns hidden symbols private by default and could
 # serve on macOS; it is not tried here.)
-#
-# Sets the target property SQUIB_INTERNALS_LOCAL to ON or OFF accordingly.
 
 function(squib_static_archive target objects)
 	if(NOT CMAKE_EXECUTABLE_FORMAT STREQUAL "ELF" OR NOT CMAKE_OBJCOPY OR NOT CMAKE_LINKER)
@@ -36,7 +34,6 @@ function(squib_static_archive target objects)
 			"'${CMAKE_LINKER}'): its internal symbols stay global, and a program "
 			"defining one of their names cannot link it statically")
 		add_library(${target} STATIC $<TARGET_OBJECTS:${objects}>)
-		set_target_properties(${target} PROPERTIES SQUIB_INTERNALS_LOCAL OFF)
 		return()
 	endif()
 
@@ -55,5 +52,5 @@ function(squib_static_archive target objects)
 		COMMAND_EXPAND_LISTS VERBATIM)
 	add_library(${target} STATIC "${merged}")
 	# An archive of one prebuilt object has no sources to infer it from.
-	set_target_properties(${target} PROPERTIES LINKER_LANGUAGE C SQUIB_INTERNALS_LOCAL ON)
+	set_target_properties(${target} PROPERTIES LINKER_LANGUAGE C)
 endfunction()
