@@ -6,10 +6,23 @@
  * in status, in bytes returned, in memory contents, in region information
  * or in the region count aborts with a printed diff.
  *
+ * Regions come from every backing of squib_mem_add_region_opts() (anonymous,
+ * a library memfd, a memfd or a temporary file of the harness, private
+ * file mappings, the harness's own mappings), read-only or not; discard
+ * gives pages back. The harness closes every descriptor it opens before
+ * the operation ends and unmaps its mappings at the end of the input, and
+ * checks at the end of each input that used a descriptor that the process
+ * holds exactly as many as before: libFuzzer runs millions of inputs in
+ * one process.
+ *
  * Built two ways: with clang -fsanitize=fuzzer,address,undefined as the
  * libFuzzer target fuzz_mem, and with any compiler into fuzz_replay
  * (replay.c), which runs the committed corpus as a ctest test.
  */
+/* memfd_create, mkstemp, pread, MAP_ANONYMOUS are not in ISO C. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -17,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <squib/core.h>
 
@@ -34,6 +49,8 @@
 #define SCRATCH_SIZE (MAX_REGION_SIZE + 64)
 #define CANARY 0xa5
 #define INFO_CANARY 0x5a
+/* The harness's own mappings (host_addr) alive at once in one input. */
+#define MAX_CALLER_MAPS 8
 
 struct reader {
 	const uint8_t *data;
@@ -48,6 +65,13 @@ struct target {
 	uint64_t size;
 };
 
+/* A mapping of the harness given to the library as host_addr: unmapped
+ * at the end of the input, when the handle is gone. */
+struct caller_map {
+	void *addr;
+	size_t len;
+};
+
 struct fuzz {
 	squib_mem_t *mem;
 	struct model model;
@@ -56,13 +80,22 @@ struct fuzz {
 	uint32_t removed_slot[REMEMBERED];
 	size_t removed_count, removed_next;
 	unsigned op_number, depth;
-	char op_text[200];
+	char op_text[240];
+	struct caller_map callers[MAX_CALLER_MAPS];
+	size_t caller_count;
 };
 
 /* Scratch buffers for the library and the model side; static so that an
  * out-of-bounds write by the library is an ASan global-buffer-overflow. */
 static uint8_t lib_buf[SCRATCH_SIZE];
 static bool trace;
+/* Host facts the model is told: the page size, the default huge page size
+ * (0 if none). Read once. */
+static uint64_t host_page, huge_page;
+/* What the files the harness makes hold, and what is read back from them:
+ * a region and up to FILE_OFFSET pages before it. */
+static uint8_t *file_buf, *file_read_buf;
+static size_t file_buf_size;
 
 /* ---- reporting ---------------------------------------------------------- */
 
@@ -83,6 +116,18 @@ static const char *status_name(int status)
 		return "SLOT_IN_USE";
 	case SQUIB_E_NOT_FOUND:
 		return "NOT_FOUND";
+	case SQUIB_E_UNSUPPORTED:
+		return "UNSUPPORTED";
+	case SQUIB_E_IO:
+		return "IO";
+	case SQUIB_E_BUSY:
+		return "BUSY";
+	case SQUIB_E_READ_ONLY:
+		return "READ_ONLY";
+	case SQUIB_E_NO_SPACE:
+		return "NO_SPACE";
+	case SQUIB_E_CORRUPT:
+		return "CORRUPT";
 	default:
 		return "(not a status)";
 	}
@@ -97,9 +142,10 @@ static void dump_model(const struct model *model)
 	for (size_t i = 0; i < count; i++)
 		fprintf(stderr,
 			"    slot %" PRIu32 " [0x%016" PRIx64 ", 0x%016" PRIx64 "] size %" PRIu64
-			" prot %" PRIu32 "\n",
+			" prot %" PRIu32 " flags 0x%" PRIx32 " backing %d\n",
 			sorted[i]->slot, sorted[i]->base, sorted[i]->base + sorted[i]->size,
-			sorted[i]->size, sorted[i]->prot);
+			sorted[i]->size, sorted[i]->prot, sorted[i]->flags,
+			(int)sorted[i]->backing);
 }
 
 __attribute__((noreturn, format(printf, 2, 3))) static void mismatch(const struct fuzz *f,
@@ -210,11 +256,46 @@ static void verify_region(const struct fuzz *f, const struct model_region *regio
 		      region->base);
 }
 
+/*
+ * A region's file, read through info.fd at info.fd_offset: a memfd, a
+ * shared file mapping and a caller's mapping of the file (which the harness
+ * maps at fd_offset) hold the region's bytes; a private mapping's file
+ * holds what it held at the add, whatever was written or discarded.
+ */
+static void verify_file(const struct fuzz *f, const struct model_region *region)
+{
+	squib_region_info_t info = SQUIB_REGION_INFO_INIT;
+	const uint8_t *want = region->file_bytes ? region->file_bytes : region->bytes;
+	ssize_t got;
+	int status;
+
+	if (!region->has_fd)
+		return;
+	status = squib_mem_get_region(f->mem, region->slot, &info);
+	if (status != SQUIB_OK || info.fd < 0)
+		mismatch(f, "slot %" PRIu32 " has a file, yet get_region gave %s, fd %d",
+			 region->slot, status_name(status), info.fd);
+	/* A caller's mapping may come with an fd open for writing only: it is
+	 * dup'd, not mapped, and there is nothing to read back through it. */
+	if ((fcntl(info.fd, F_GETFL) & O_ACCMODE) == O_WRONLY && region->backing == MODEL_CALLER)
+		return;
+	got = pread(info.fd, file_read_buf, (size_t)region->size, (off_t)info.fd_offset);
+	if (got != (ssize_t)region->size)
+		mismatch(f,
+			 "reading %" PRIu64 " bytes of the file of slot %" PRIu32
+			 " (fd %d) at %" PRIu64 " gave %zd",
+			 region->size, region->slot, info.fd, info.fd_offset, got);
+	compare_bytes(f, "the region's file", file_read_buf, want, (size_t)region->size,
+		      region->base);
+}
+
 /* Every region against the model: at VERIFY and at the end of each input. */
 static void verify_all(const struct fuzz *f)
 {
-	for (size_t i = 0; i < f->model.count; i++)
+	for (size_t i = 0; i < f->model.count; i++) {
 		verify_region(f, &f->model.regions[i]);
+		verify_file(f, &f->model.regions[i]);
+	}
 	check_count(f);
 }
 
@@ -611,7 +692,7 @@ static bool op_write(struct fuzz *f)
 		return false;
 	describe(f, "write addr 0x%016" PRIx64 " len %" PRIu64 "%s", addr, len,
 		 buf_null ? " buf NULL" : "");
-	want = model_access(&f->model, addr, len, buf_null, &where);
+	want = model_write_status(&f->model, addr, len, buf_null, &where);
 	/* A failing call may get a len larger than the buffer: it must not
 	 * read it (ASan reports it if it does). */
 	fill(lib_buf, len < sizeof(lib_buf) ? (size_t)len : sizeof(lib_buf), seed);
@@ -695,7 +776,7 @@ static bool op_write_typed(struct fuzz *f)
 	if (f->in.out)
 		return false;
 	describe(f, "write_u%u addr 0x%016" PRIx64 " value 0x%" PRIx64, width * 8, addr, value);
-	want = model_access(&f->model, addr, width, false, &where);
+	want = model_write_status(&f->model, addr, width, false, &where);
 	switch (width) {
 	case 1:
 		got = squib_mem_write_u8(f->mem, SQUIB_GPA(addr), (uint8_t)value);
@@ -745,6 +826,9 @@ static squib_region_info_t *info_prepare(struct info_box *box, struct info_box *
 	case INFO_LARGE:
 		box->info.sz = sizeof(*box);
 		break;
+	case INFO_0_2:
+		box->info.sz = INFO_0_2_SIZE;
+		break;
 	default:
 		box->info.sz = sizeof(squib_region_info_t);
 		break;
@@ -759,10 +843,27 @@ static bool info_invalid(const squib_region_info_t *info)
 	return !info || info->sz < INFO_0_2_SIZE;
 }
 
+/* The fields 0.3 appended, against the model's region. */
+static void info_check_0_3(const struct fuzz *f, const squib_region_info_t *info,
+			   const struct model_region *region, const char *what)
+{
+	if (info->flags != region->flags || (info->fd >= 0) != region->has_fd ||
+	    (!region->has_fd && info->fd != -1) || info->fd_offset != region->fd_offset ||
+	    strncmp(info->name, region->name, sizeof(info->name)) != 0)
+		mismatch(f,
+			 "%s of slot %" PRIu32 " says flags 0x%" PRIx32 " fd %d fd_offset %" PRIu64
+			 " name \"%.*s\", the model flags 0x%" PRIx32 " %s fd_offset %" PRIu64
+			 " name \"%s\"",
+			 what, region->slot, info->flags, info->fd, info->fd_offset,
+			 (int)sizeof(info->name), info->name, region->flags,
+			 region->has_fd ? "an fd" : "fd -1", region->fd_offset, region->name);
+}
+
 static void info_check(const struct fuzz *f, int got, const struct info_box *box,
 		       const struct info_box *before, const struct model_region *region)
 {
 	const squib_region_info_t *info = &box->info;
+	size_t known;
 
 	if (got != SQUIB_OK) {
 		if (memcmp(box, before, sizeof(*box)) != 0)
@@ -771,8 +872,14 @@ static void info_check(const struct fuzz *f, int got, const struct info_box *box
 	}
 	if (info->sz != before->info.sz)
 		mismatch(f, "info->sz changed from %zu to %zu", before->info.sz, info->sz);
-	if (memcmp(box->tail, before->tail, sizeof(box->tail)) != 0)
-		mismatch(f, "bytes past the layout of *info were written");
+	/* "fills only the fields that lie wholly within sz, and never writes
+	 * sz nor any byte past the layout it knows" */
+	known = info->sz < sizeof(*info) ? info->sz : sizeof(*info);
+	if (memcmp((const uint8_t *)box + known, (const uint8_t *)before + known,
+		   sizeof(*box) - known) != 0)
+		mismatch(f, "bytes of *info past sz %zu or past the layout were written", info->sz);
+	if (known == sizeof(*info))
+		info_check_0_3(f, info, region, "info");
 	if (info->range.base.raw != region->base || info->range.size != region->size ||
 	    info->slot != region->slot || info->prot != region->prot)
 		mismatch(f,
@@ -868,6 +975,7 @@ static int foreach_cb(const squib_region_info_t *info, void *opaque)
 			 want->base, want->size);
 	if (!info->host_addr)
 		mismatch(f, "foreach visit %zu: host_addr is NULL", k);
+	info_check_0_3(f, info, want, "foreach's info");
 	if (!ctx->nested)
 		compare_bytes(f, "foreach host_addr", info->host_addr, want->bytes,
 			      (size_t)want->size, want->base);
@@ -923,6 +1031,404 @@ static bool op_foreach(struct fuzz *f)
 	return true;
 }
 
+/* ---- backings, flags and discard (squib/backing.h) ---------------------- */
+
+static uint64_t round_up(uint64_t value, uint64_t align)
+{
+	return value > UINT64_MAX - (align - 1) ? value : (value + align - 1) & ~(align - 1);
+}
+
+/* A file of size bytes holding file_buf[0, size): a memfd, or a temporary
+ * file unlinked at once. -1 if the host refuses (the operation is then
+ * skipped). */
+static int make_file(bool temporary, size_t size)
+{
+	int fd;
+
+	if (temporary) {
+		const char *dir = getenv("TMPDIR");
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/fuzz_mem.XXXXXX", dir && *dir ? dir : "/tmp");
+		fd = mkstemp(path);
+		if (fd >= 0)
+			(void)unlink(path);
+	} else {
+		fd = memfd_create("fuzz_mem", MFD_CLOEXEC);
+	}
+	if (fd < 0)
+		return -1;
+	if (pwrite(fd, file_buf, size, 0) != (ssize_t)size) {
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The same file opened again with flags (O_RDONLY, O_WRONLY). */
+static int reopen(int fd, int flags)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, flags | O_CLOEXEC);
+}
+
+static void close_if_open(int *fd)
+{
+	if (*fd >= 0)
+		(void)close(*fd);
+	*fd = -1;
+}
+
+static const char long_name[] = "fuzz-region-whose-name-is-longer-than-name-max";
+
+/* squib_mem_add_region_opts with bytes one past the layout the library
+ * knows, to be set (UNSUPPORTED) or left zero (accepted). */
+struct opts_box {
+	squib_region_opts_t opts;
+	unsigned char tail[16];
+};
+
+/* The fields of an add_region_opts, decoded and made real. */
+struct opts_op {
+	uint8_t backing, oflags, extra, file, shape, seed;
+	int file_fd;  /* the harness's O_RDWR descriptor of the file, or -1 */
+	int other_fd; /* a second descriptor (reopened), or -1 */
+	void *map;    /* the harness's mapping, or NULL */
+	size_t map_len;
+	struct opts_box box;
+	struct model_opts model;
+};
+
+static uint32_t extra_flag(uint8_t extra)
+{
+	switch (extra % EXTRA_MODES) {
+	case EXTRA_SHARED:
+		return SQUIB_REGION_SHARED;
+	case EXTRA_FILE:
+		return SQUIB_REGION_FILE;
+	case EXTRA_HUGETLB:
+		return SQUIB_REGION_HUGETLB;
+	case EXTRA_DIRTY_LOG:
+		return SQUIB_REGION_DIRTY_LOG;
+	case EXTRA_PRIVATE:
+		return SQUIB_REGION_PRIVATE;
+	case EXTRA_UNKNOWN:
+		return 0x800u;
+	case EXTRA_TOP:
+		return 0x80000000u;
+	default:
+		return 0;
+	}
+}
+
+static uint32_t opts_flags(const struct opts_op *op)
+{
+	static const struct {
+		uint8_t bit;
+		uint32_t flag;
+	} table[] = {
+	    {OFLAG_READONLY, SQUIB_REGION_READONLY}, {OFLAG_PRIVATE, SQUIB_REGION_PRIVATE},
+	    {OFLAG_THP, SQUIB_REGION_THP},	     {OFLAG_DONTDUMP, SQUIB_REGION_DONTDUMP},
+	    {OFLAG_DONTFORK, SQUIB_REGION_DONTFORK}, {OFLAG_PREFAULT, SQUIB_REGION_PREFAULT},
+	};
+	uint32_t flags = extra_flag(op->extra);
+
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (op->oflags & table[i].bit)
+			flags |= table[i].flag;
+	if (op->backing == BACKING_SHARED)
+		flags |= SQUIB_REGION_SHARED;
+	if (op->backing == BACKING_FILE_MEMFD || op->backing == BACKING_FILE_TEMP ||
+	    op->backing == BACKING_CALLER_FILE)
+		flags |= SQUIB_REGION_FILE;
+	return flags;
+}
+
+/*
+ * Makes the file, the descriptor and the caller's mapping the operation
+ * names, and fills opts and what the model is told. false: the host
+ * refused the harness something (skip the operation).
+ */
+static bool opts_prepare(struct fuzz *f, struct opts_op *op)
+{
+	squib_region_opts_t *opts = &op->box.opts;
+	struct model_opts *m = &op->model;
+	bool file = opts->flags & SQUIB_REGION_FILE;
+	bool mine = op->backing == BACKING_CALLER || op->backing == BACKING_CALLER_FILE;
+	unsigned fd_mode = (op->file >> 2) % FILE_FD_MODES;
+	uint64_t size = opts->range.size, offset = (op->file & FILE_OFFSET) * host_page;
+	/* Only regions the library would really map are made real. */
+	bool real = size <= MAX_REGION_SIZE;
+	size_t file_size;
+
+	if (fd_mode == FILE_FD_MISALIGNED)
+		offset += 512;
+	m->fd_offset = offset;
+	m->fd = MODEL_FD_RDWR;
+	opts->fd = (int)(op->seed % 3) - 1; /* not read without FILE */
+	if (file) {
+		opts->fd_offset = offset;
+		/* The file covers the region, or ends a page short of it; a
+		 * mapping the harness makes itself always has its file. */
+		file_size = (size_t)offset + (real ? (size_t)size : 0);
+		if (fd_mode == FILE_FD_SHORT && !mine && file_size >= host_page)
+			file_size -= host_page;
+		m->file_size = file_size;
+		fill(file_buf, file_size, (uint8_t)(op->seed ^ 0x5a));
+		if (fd_mode == FILE_FD_NEGATIVE && !mine) {
+			m->fd = MODEL_FD_NEGATIVE;
+			opts->fd = -1;
+		} else {
+			op->file_fd = make_file(op->backing == BACKING_FILE_TEMP, file_size);
+			if (op->file_fd < 0)
+				return false;
+			opts->fd = op->file_fd;
+			switch (fd_mode) {
+			case FILE_FD_RDONLY:
+			case FILE_FD_WRONLY:
+				m->fd =
+				    fd_mode == FILE_FD_RDONLY ? MODEL_FD_RDONLY : MODEL_FD_WRONLY;
+				op->other_fd = reopen(
+				    op->file_fd, fd_mode == FILE_FD_RDONLY ? O_RDONLY : O_WRONLY);
+				if (op->other_fd < 0)
+					return false;
+				opts->fd = op->other_fd;
+				break;
+			case FILE_FD_NEGATIVE:
+				m->fd = MODEL_FD_NEGATIVE;
+				opts->fd = -1;
+				break;
+			case FILE_FD_CLOSED:
+				/* Closed below, once the mapping (if any) is made:
+				 * nothing opens a descriptor between that and the
+				 * call, so the number stays free. */
+				m->fd = MODEL_FD_CLOSED;
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	if (mine) {
+		if (f->caller_count == MAX_CALLER_MAPS)
+			return false;
+		if (real) {
+			op->map_len = (size_t)round_up(size ? size : 1, host_page);
+			op->map = file ? mmap(NULL, op->map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+					      op->file_fd, (off_t)(offset & ~(host_page - 1)))
+				       : mmap(NULL, op->map_len, PROT_READ | PROT_WRITE,
+					      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (op->map == MAP_FAILED) {
+				op->map = NULL;
+				return false;
+			}
+			if (!file)
+				fill(op->map, op->map_len, (uint8_t)(op->seed ^ 0x33));
+			opts->host_addr = op->map;
+		} else {
+			/* Never touched: only calls that must fail before using
+			 * it are made (see op_add_opts). */
+			opts->host_addr = (void *)(uintptr_t)0x100000000000u;
+		}
+		if (op->shape & SHAPE_HOST_MISALIGNED)
+			opts->host_addr = (uint8_t *)opts->host_addr + 16;
+		m->host_addr = true;
+		m->host_addr_value = (uint64_t)(uintptr_t)opts->host_addr;
+	}
+	if (fd_mode == FILE_FD_CLOSED && file)
+		close_if_open(&op->file_fd);
+	return true;
+}
+
+/* Gives back what opts_prepare() made, but a mapping the library now uses. */
+static void opts_release(struct fuzz *f, struct opts_op *op, bool added)
+{
+	close_if_open(&op->file_fd);
+	close_if_open(&op->other_fd);
+	if (!op->map)
+		return;
+	if (added) {
+		f->callers[f->caller_count++] = (struct caller_map){op->map, op->map_len};
+		return;
+	}
+	(void)munmap(op->map, op->map_len);
+}
+
+static enum model_backing opts_backing(uint32_t flags, bool mine)
+{
+	if (mine)
+		return MODEL_CALLER;
+	if (flags & SQUIB_REGION_SHARED)
+		return MODEL_MEMFD;
+	if (flags & SQUIB_REGION_FILE)
+		return flags & SQUIB_REGION_PRIVATE ? MODEL_FILE_PRIVATE : MODEL_FILE_SHARED;
+	return MODEL_ANONYMOUS;
+}
+
+static bool op_add_opts(struct fuzz *f)
+{
+	struct opts_op op = {.file_fd = -1, .other_fd = -1};
+	squib_region_opts_t *opts = &op.box.opts;
+	struct opts_box before;
+	uint32_t slot = take_slot(f), prot;
+	uint64_t base, size;
+	bool mine, bytes, opts_null, aligns;
+	unsigned sz_mode;
+	int want, got;
+
+	take_layout(f, &base, &size);
+	prot = take_prot(f);
+	op.backing = take_u8(&f->in) % BACKING_MODES;
+	op.oflags = take_u8(&f->in);
+	op.extra = take_u8(&f->in);
+	op.file = take_u8(&f->in);
+	op.shape = take_u8(&f->in);
+	op.seed = take_u8(&f->in);
+	if (f->in.out)
+		return false;
+
+	memset(&op.box, 0, sizeof(op.box));
+	*opts = (squib_region_opts_t)SQUIB_REGION_OPTS_INIT;
+	opts->flags = opts_flags(&op);
+	mine = op.backing == BACKING_CALLER || op.backing == BACKING_CALLER_FILE;
+	/* Page-aligned where the backing needs it, unless asked not to. */
+	aligns = mine || (opts->flags & (SQUIB_REGION_FILE | SQUIB_REGION_SHARED));
+	if (aligns && !(op.shape & SHAPE_RAW_LAYOUT)) {
+		base &= ~(host_page - 1);
+		size = round_up(size, host_page);
+	}
+	opts->range = (squib_range_t){.base = SQUIB_GPA(base), .size = size};
+	opts->slot = slot;
+	opts->prot = prot;
+	bytes = op.oflags & OFLAG_BYTES;
+	if (bytes) {
+		fill(lib_buf, size < sizeof(lib_buf) ? (size_t)size : sizeof(lib_buf), op.seed);
+		opts->bytes = lib_buf;
+	}
+	opts->name = op.oflags & OFLAG_NAME	   ? long_name
+		     : op.shape & SHAPE_NAME_SHORT ? "fuzz"
+						   : NULL;
+	sz_mode = op.shape & SHAPE_SZ;
+	opts->sz = sz_mode == 1 ? sizeof(*opts) - 1 : sz_mode >= 2 ? sizeof(op.box) : sizeof(*opts);
+	if (sz_mode == 3)
+		op.box.tail[op.seed % sizeof(op.box.tail)] = (uint8_t)(op.seed | 1);
+	opts_null = (op.shape & SHAPE_OPTS_NULL) == SHAPE_OPTS_NULL;
+
+	op.model = (struct model_opts){
+	    .opts_null = opts_null,
+	    .sz = sz_mode == 1	 ? MODEL_SZ_SHORT
+		  : sz_mode == 2 ? MODEL_SZ_LONG_ZERO
+		  : sz_mode == 3 ? MODEL_SZ_LONG_TAIL
+				 : MODEL_SZ_EXACT,
+	    .base = base,
+	    .size = size,
+	    .slot = slot,
+	    .prot = prot,
+	    .flags = opts->flags,
+	    .bytes = bytes,
+	    .page = host_page,
+	    .huge = huge_page,
+	};
+	if (!opts_prepare(f, &op)) {
+		opts_release(f, &op, false);
+		describe(f, "add_region_opts -> skipped (the host refused a file or mapping)\n");
+		return true;
+	}
+	describe(f,
+		 "add_region_opts slot %" PRIu32 " base 0x%016" PRIx64 " size %" PRIu64
+		 " prot 0x%" PRIx32 " flags 0x%" PRIx32 " backing %u fd %d/%d offset %" PRIu64
+		 " host_addr %p sz %zu%s%s%s",
+		 slot, base, size, prot, opts->flags, op.backing, opts->fd, (int)op.model.fd,
+		 opts->fd_offset, opts->host_addr, opts->sz, bytes ? " bytes" : "",
+		 opts->name ? " named" : "", opts_null ? " opts NULL" : "");
+	want = model_add_opts_status(&f->model, &op.model);
+	/* Regions the library would really map stay small and few; bytes are
+	 * never claimed past the buffer; a caller's mapping is never claimed
+	 * larger than it is. Each only where the library would use them. */
+	if ((want == SQUIB_OK && (size > MAX_REGION_SIZE || f->model.count == MODEL_MAX_REGIONS ||
+				  model_bytes(&f->model) + size > MAX_TOTAL_BYTES)) ||
+	    ((want == SQUIB_OK || want == SQUIB_E_NO_MEMORY) &&
+	     ((bytes && size > SCRATCH_SIZE) || (mine && !op.map)))) {
+		if (trace)
+			fprintf(stderr, " -> skipped (too large)\n");
+		opts_release(f, &op, false);
+		return true;
+	}
+	memcpy(&before, &op.box, sizeof(before));
+	got = squib_mem_add_region_opts(f->mem, opts_null ? NULL : opts);
+	check_status(f, got, want);
+	/* opts is const: its bytes, the tail included, are as they were. */
+	if (memcmp(&before, &op.box, sizeof(before)) != 0)
+		mismatch(f, "squib_mem_add_region_opts wrote *opts");
+	if (got == SQUIB_OK) {
+		struct model_new_region added = {
+		    .base = base,
+		    .size = size,
+		    .slot = slot,
+		    .prot = prot,
+		    .flags = opts->flags,
+		    .backing = opts_backing(opts->flags, mine),
+		    .fd_offset = opts->fd_offset,
+		    .name = opts->name,
+		    /* bytes, the caller's mapping, or the file at fd_offset */
+		    .bytes = bytes			       ? lib_buf
+			     : mine			       ? op.map
+			     : opts->flags & SQUIB_REGION_FILE ? file_buf + opts->fd_offset
+							       : NULL,
+		};
+		const struct model_region *region;
+		struct info_box box, info_before;
+
+		if (!model_add_opts(&f->model, &added)) {
+			fprintf(stderr, "fuzz_mem: the model is out of memory\n");
+			abort();
+		}
+		region = &f->model.regions[f->model.count - 1];
+		/* Copied: scribbling over the caller's buffer changes nothing. */
+		if (bytes)
+			memset(lib_buf, CANARY, (size_t)size);
+		verify_region(f, region);
+		verify_file(f, region);
+		(void)info_prepare(&box, &info_before, INFO_EXACT);
+		got = squib_mem_get_region(f->mem, slot, &box.info);
+		if (got != SQUIB_OK)
+			mismatch(f, "get_region of the new slot returned %s", status_name(got));
+		info_check(f, got, &box, &info_before, region);
+	}
+	opts_release(f, &op, got == SQUIB_OK);
+	return true;
+}
+
+static bool op_discard(struct fuzz *f)
+{
+	struct target t = take_target(f);
+	uint8_t align = take_u8(&f->in);
+	uint64_t addr = take_addr(f, t), len = take_len(f, t, addr);
+	const struct model_region *where;
+	int want, got;
+
+	if (f->in.out)
+		return false;
+	if (align & 1)
+		addr = round_up(addr, host_page);
+	if (align & 2)
+		len &= ~(host_page - 1);
+	describe(f, "discard addr 0x%016" PRIx64 " len %" PRIu64, addr, len);
+	want = model_discard_status(&f->model, addr, len, host_page, &where);
+	got = squib_mem_discard(f->mem, SQUIB_GPA(addr), (size_t)len);
+	check_status(f, got, want);
+	check_range_message(f, got, addr);
+	/* "Afterwards the range reads as zeros." */
+	if (got == SQUIB_OK && where) {
+		memset(where->bytes + (addr - where->base), 0, (size_t)len);
+		verify_file(f, where);
+	}
+	verify_near(f, addr, len);
+	return true;
+}
+
 static int probe_cb(const squib_region_info_t *info, void *ctx)
 {
 	(void)info;
@@ -936,6 +1442,7 @@ static bool op_probe(struct fuzz *f)
 	uint8_t which = take_u8(&f->in) % PROBE_MODES;
 	squib_region_info_t info = SQUIB_REGION_INFO_INIT, info_before;
 	squib_range_t range = {.base = SQUIB_GPA(0x1000), .size = 0x10};
+	squib_region_opts_t opts = SQUIB_REGION_OPTS_INIT;
 	uint8_t buf[8];
 	uint32_t value = 0xa5a5a5a5u;
 	int got;
@@ -979,6 +1486,16 @@ static bool op_probe(struct fuzz *f)
 		break;
 	case PROBE_FOREACH_NULL_CB:
 		got = squib_mem_foreach_region(f->mem, NULL, NULL);
+		break;
+	case PROBE_ADD_OPTS_NULL_MEM:
+		opts.range = range;
+		got = squib_mem_add_region_opts(NULL, &opts);
+		break;
+	case PROBE_ADD_OPTS_NULL_OPTS:
+		got = squib_mem_add_region_opts(f->mem, NULL);
+		break;
+	case PROBE_DISCARD_NULL_MEM:
+		got = squib_mem_discard(NULL, SQUIB_GPA(0x1000), 4096);
 		break;
 	default:
 		got = squib_mem_new(NULL);
@@ -1039,8 +1556,14 @@ static bool run_op(struct fuzz *f)
 			verify_all(f);
 		}
 		break;
-	default:
+	case OP_PROBE:
 		ran = op_probe(f);
+		break;
+	case OP_ADD_OPTS:
+		ran = op_add_opts(f);
+		break;
+	default:
+		ran = op_discard(f);
 		break;
 	}
 	if (ran)
@@ -1048,20 +1571,66 @@ static bool run_op(struct fuzz *f)
 	return ran;
 }
 
+/* The default huge page size, as /proc/meminfo gives it; 0 if none. */
+static uint64_t read_huge_page(void)
+{
+	FILE *meminfo = fopen("/proc/meminfo", "re");
+	char line[128];
+	uint64_t kib = 0;
+
+	if (!meminfo)
+		return 0;
+	while (fgets(line, sizeof(line), meminfo))
+		if (sscanf(line, "Hugepagesize: %" SCNu64 " kB", &kib) == 1)
+			break;
+	fclose(meminfo);
+	return kib * 1024;
+}
+
+/* Descriptors the process has open, this count's own directory included. */
+static size_t open_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	size_t count = 0;
+
+	if (!dir) {
+		fprintf(stderr, "fuzz_mem: cannot list /proc/self/fd\n");
+		abort();
+	}
+	while (readdir(dir))
+		count++;
+	closedir(dir);
+	return count;
+}
+
+static void setup_once(void)
+{
+	const char *env = getenv("SQUIB_FUZZ_TRACE");
+	long page = sysconf(_SC_PAGESIZE);
+
+	trace = env && *env && strcmp(env, "0") != 0;
+	host_page = page > 0 ? (uint64_t)page : 4096u;
+	huge_page = read_huge_page();
+	file_buf_size = (size_t)(MAX_REGION_SIZE + (FILE_OFFSET + 1) * host_page);
+	file_buf = malloc(file_buf_size);
+	file_read_buf = malloc(file_buf_size);
+	if (!file_buf || !file_read_buf)
+		abort();
+	memset(canary_buf, CANARY, sizeof(canary_buf));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int trace_checked;
+	static bool set_up;
 	struct fuzz *f;
+	size_t fds_before;
 	int status;
 
-	if (!trace_checked) {
-		const char *env = getenv("SQUIB_FUZZ_TRACE");
-
-		trace = env && *env && strcmp(env, "0") != 0;
-		trace_checked = 1;
+	if (!set_up) {
+		setup_once();
+		set_up = true;
 	}
-	if (canary_buf[0] != CANARY)
-		memset(canary_buf, CANARY, sizeof(canary_buf));
+	fds_before = open_fds();
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		abort();
@@ -1077,6 +1646,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(f->op_text, sizeof(f->op_text), "(end of input)");
 	verify_all(f);
 	squib_mem_free(f->mem);
+	/* The library never unmaps a caller's mapping; the handle is gone. */
+	for (size_t i = 0; i < f->caller_count; i++)
+		(void)munmap(f->callers[i].addr, f->callers[i].len);
+	/* "squib_mem_free ... close[s] the library's fds": with the
+	 * harness's own, every descriptor opened for this input is closed. */
+	if (open_fds() != fds_before) {
+		fprintf(stderr, "fuzz_mem: %zu descriptors open before the input, %zu after\n",
+			fds_before, open_fds());
+		abort();
+	}
 	model_fini(&f->model);
 	free(f);
 	return 0;

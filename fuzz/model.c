@@ -22,10 +22,16 @@ void model_init(struct model *model)
 	memset(model, 0, sizeof(*model));
 }
 
+static void region_free(struct model_region *region)
+{
+	free(region->bytes);
+	free(region->file_bytes);
+}
+
 void model_fini(struct model *model)
 {
 	for (size_t i = 0; i < model->count; i++)
-		free(model->regions[i].bytes);
+		region_free(&model->regions[i]);
 	model_init(model);
 }
 
@@ -63,23 +69,136 @@ squib_status_t model_add_status(const struct model *model, uint64_t base, uint64
 bool model_add(struct model *model, uint64_t base, uint64_t size, uint32_t slot, uint32_t prot,
 	       const uint8_t *bytes)
 {
-	struct model_region *region;
+	/* "squib_mem_add_region and squib_mem_add_region_from_bytes are
+	 * squib_mem_add_region_opts with the anonymous backing" (flags 0). */
+	struct model_new_region region = {
+	    .base = base, .size = size, .slot = slot, .prot = prot, .bytes = bytes};
 
-	if (model->count == MODEL_MAX_REGIONS || size > SIZE_MAX)
+	return model_add_opts(model, &region);
+}
+
+bool model_add_opts(struct model *model, const struct model_new_region *added)
+{
+	struct model_region *region;
+	size_t size = (size_t)added->size;
+
+	if (model->count == MODEL_MAX_REGIONS || added->size > SIZE_MAX)
 		return false;
 	region = &model->regions[model->count];
-	/* "backed by zero-filled host memory", or "pre-filled with a copy of bytes" */
-	region->bytes = calloc(1, (size_t)size);
+	memset(region, 0, sizeof(*region));
+	/* "zero-filled anonymous private memory", or a copy of bytes, or
+	 * what the file or the caller's mapping holds */
+	region->bytes = calloc(1, size);
 	if (!region->bytes)
 		return false;
-	if (bytes)
-		memcpy(region->bytes, bytes, (size_t)size);
-	region->base = base;
-	region->size = size;
-	region->slot = slot;
-	region->prot = prot;
+	if (added->bytes)
+		memcpy(region->bytes, added->bytes, size);
+	if (added->backing == MODEL_FILE_PRIVATE) {
+		region->file_bytes = malloc(size);
+		if (!region->file_bytes) {
+			free(region->bytes);
+			return false;
+		}
+		memcpy(region->file_bytes, region->bytes, size);
+	}
+	region->base = added->base;
+	region->size = added->size;
+	region->slot = added->slot;
+	region->prot = added->prot;
+	region->flags = added->flags;
+	region->backing = added->backing;
+	/* "info.fd: the region's file (memfd or the dup), or -1" and
+	 * "Without a file, fd is -1 and fd_offset 0". */
+	region->has_fd = added->flags & (MODEL_FILE | MODEL_SHARED);
+	region->fd_offset = added->flags & MODEL_FILE ? added->fd_offset : 0;
+	/* "a label (copied, truncated)" to SQUIB_REGION_NAME_MAX - 1 bytes */
+	if (added->name)
+		strncpy(region->name, added->name, MODEL_NAME_MAX - 1);
 	model->count++;
 	return true;
+}
+
+static bool aligned(uint64_t value, uint64_t align)
+{
+	return value % align == 0;
+}
+
+/* The INVALID_ARGUMENT rules of squib_mem_add_region_opts(), in the
+ * contract's words; their order among themselves does not show. */
+static bool opts_invalid(const struct model_opts *o)
+{
+	bool file = o->flags & MODEL_FILE, mine = o->host_addr;
+	bool anonymous = !mine && !(o->flags & (MODEL_FILE | MODEL_SHARED));
+	bool writes_through = !(o->flags & (MODEL_READONLY | MODEL_PRIVATE));
+	wide_t end = (wide_t)o->base + o->size;
+
+	/* "opts->sz smaller than the 0.3 layout", "size 0, a range whose end
+	 * overflows, unknown prot or flags bits" */
+	if (o->opts_null || o->sz == MODEL_SZ_SHORT || o->size == 0 || end > WIDE_U64_MAX ||
+	    (o->prot & ~MODEL_PROT_KNOWN) || (o->flags & ~MODEL_FLAGS_KNOWN))
+		return true;
+	/* "Contradictions are INVALID_ARGUMENT: PRIVATE without a mapped file,
+	 * SHARED with FILE or host_addr, bytes with FILE or host_addr, HUGETLB
+	 * with THP, HUGETLB with FILE or host_addr, FILE with a negative fd." */
+	if ((o->flags & MODEL_PRIVATE) && (!file || mine))
+		return true;
+	if ((o->flags & MODEL_SHARED) && (file || mine))
+		return true;
+	if (o->bytes && (file || mine))
+		return true;
+	if ((o->flags & MODEL_HUGETLB) && ((o->flags & MODEL_THP) || file || mine))
+		return true;
+	if (file && o->fd == MODEL_FD_NEGATIVE)
+		return true;
+	/* "HUGETLB (anonymous or shared) base and size aligned to the huge
+	 * page size" (an unknown huge page size is UNSUPPORTED, below). */
+	if ((o->flags & MODEL_HUGETLB) && o->huge &&
+	    (!aligned(o->base, o->huge) || !aligned(o->size, o->huge)))
+		return true;
+	/* "Anything but the anonymous backing needs range.base, range.size,
+	 * fd_offset and host_addr aligned to the host page size." */
+	if (!anonymous && (!aligned(o->base, o->page) || !aligned(o->size, o->page) ||
+			   (file && !aligned(o->fd_offset, o->page)) ||
+			   (mine && !aligned(o->host_addr_value, o->page))))
+		return true;
+	if (mine && (wide_t)o->host_addr_value + o->size > (wide_t)UINTPTR_MAX + 1)
+		return true;
+	if (!file)
+		return false;
+	/* "an fd that is not open"; a caller's mapping needs nothing more:
+	 * "the fd is dup'd, not mapped" (backing.h: the file rules are for "a
+	 * FILE mapped by the library"). */
+	if (o->fd == MODEL_FD_CLOSED)
+		return true;
+	if (mine)
+		return false;
+	/* "not open for reading", "a shared writable mapping (neither
+	 * READONLY nor PRIVATE) of an fd not open for writing",
+	 * "fd_offset + range.size past the end of a regular file" */
+	if (o->fd == MODEL_FD_WRONLY || (o->fd == MODEL_FD_RDONLY && writes_through))
+		return true;
+	return (wide_t)o->fd_offset + o->size > o->file_size;
+}
+
+squib_status_t model_add_opts_status(const struct model *model, const struct model_opts *o)
+{
+	squib_status_t status;
+
+	/* "Check order: INVALID_ARGUMENT, UNSUPPORTED, SLOT_IN_USE, OVERLAP,
+	 * then host failures." */
+	if (opts_invalid(o))
+		return SQUIB_E_INVALID_ARGUMENT;
+	/* "Larger, with any non-zero byte past the layout this library
+	 * knows: UNSUPPORTED"; "hugetlb without a default huge page size" */
+	if (o->sz == MODEL_SZ_LONG_TAIL || ((o->flags & MODEL_HUGETLB) && o->huge == 0))
+		return SQUIB_E_UNSUPPORTED;
+	/* The same checks as 0.2's add; prot and bytes were checked above. */
+	status = model_add_status(model, o->base, o->size, o->slot, 0, false);
+	/* A caller's mapping is used as is: nothing is mapped, so no size
+	 * is too large for the host. */
+	if (o->host_addr && status == SQUIB_E_NO_MEMORY)
+		return SQUIB_OK;
+	return status;
 }
 
 squib_status_t model_remove(struct model *model, uint32_t slot)
@@ -87,7 +206,7 @@ squib_status_t model_remove(struct model *model, uint32_t slot)
 	for (size_t i = 0; i < model->count; i++) {
 		if (model->regions[i].slot != slot)
 			continue;
-		free(model->regions[i].bytes);
+		region_free(&model->regions[i]);
 		/* Keep the others in the order they were added. */
 		memmove(&model->regions[i], &model->regions[i + 1],
 			(model->count - i - 1) * sizeof(model->regions[0]));
@@ -125,6 +244,48 @@ squib_status_t model_access(const struct model *model, uint64_t addr, uint64_t l
 		}
 	}
 	return SQUIB_E_OUT_OF_RANGE;
+}
+
+squib_status_t model_write_status(const struct model *model, uint64_t addr, uint64_t len,
+				  bool buf_null, const struct model_region **where)
+{
+	squib_status_t status = model_access(model, addr, len, buf_null, where);
+
+	/* "Every library write (squib_mem_write*, ...) to a READONLY region
+	 * fails with SQUIB_E_READ_ONLY and changes nothing." An empty write
+	 * writes to no region (*where is NULL): 0.2's rule 4 decides it, as
+	 * the contract says of the empty translation for writing and the
+	 * empty discard. */
+	if (status == SQUIB_OK && *where && ((*where)->flags & MODEL_READONLY)) {
+		*where = NULL;
+		return SQUIB_E_READ_ONLY;
+	}
+	return status;
+}
+
+squib_status_t model_discard_status(const struct model *model, uint64_t addr, uint64_t len,
+				    uint64_t page, const struct model_region **where)
+{
+	squib_status_t status;
+
+	*where = NULL;
+	/* "INVALID_ARGUMENT when not page-aligned": an argument check, first. */
+	if (!aligned(addr, page) || !aligned(len, page))
+		return SQUIB_E_INVALID_ARGUMENT;
+	/* "OUT_OF_RANGE when not inside one region"; "len 0: a no-op that
+	 * succeeds where an empty access would". */
+	status = model_access(model, addr, len, false, where);
+	if (status != SQUIB_OK || len == 0)
+		return status;
+	/* "READ_ONLY on a read-only region, UNSUPPORTED on a caller's
+	 * mapping" */
+	if ((*where)->flags & MODEL_READONLY)
+		status = SQUIB_E_READ_ONLY;
+	else if ((*where)->backing == MODEL_CALLER)
+		status = SQUIB_E_UNSUPPORTED;
+	if (status != SQUIB_OK)
+		*where = NULL;
+	return status;
 }
 
 const struct model_region *model_find(const struct model *model, uint64_t addr)

@@ -2,7 +2,9 @@
 /*
  * A reference model of squib guest memory for the fuzzer: a plain list of
  * regions, each with its own byte array, written straight from the rules of
- * the contract (squib-core-0.2.md) and sharing no code with lib/. It is
+ * the contract (squib-core-0.2.md; for backings, flags, read-only regions
+ * and discard, squib-core-0.3.md and <squib/backing.h>) and sharing no
+ * code with lib/. It is
  * deliberately slow and simple: linear scans, 128-bit arithmetic for every
  * end, so that each rule reads as it is written in the contract.
  *
@@ -29,12 +31,41 @@
  */
 #define MODEL_HUGE_SIZE ((uint64_t)1 << 60)
 
+/* The contract's SQUIB_REGION_* values (squib-core-0.3.md, "Flags"). */
+#define MODEL_SHARED 0x001u
+#define MODEL_PRIVATE 0x002u
+#define MODEL_READONLY 0x004u
+#define MODEL_HUGETLB 0x008u
+#define MODEL_THP 0x010u
+#define MODEL_FILE 0x400u
+#define MODEL_FLAGS_KNOWN 0x7ffu
+/* SQUIB_REGION_NAME_MAX, the NUL included. */
+#define MODEL_NAME_MAX 32
+
+/* What backs a region's bytes, as far as the contract lets one tell. */
+enum model_backing {
+	MODEL_ANONYMOUS,    /* 0.2's backing, or none of the fields below */
+	MODEL_MEMFD,	    /* SHARED: a memfd the library makes; info.fd holds the bytes */
+	MODEL_FILE_SHARED,  /* FILE mapped MAP_SHARED: the file holds the bytes */
+	MODEL_FILE_PRIVATE, /* FILE|PRIVATE: copy-on-write; the file never changes */
+	MODEL_CALLER,	    /* host_addr: the caller's mapping, never given back */
+};
+
 struct model_region {
 	uint64_t base;
 	uint64_t size;
 	uint32_t slot;
 	uint32_t prot;
 	uint8_t *bytes; /* size bytes */
+	/* Since 0.3; 0, MODEL_ANONYMOUS, "", false for the 0.2 adds. */
+	uint32_t flags;
+	enum model_backing backing;
+	bool has_fd; /* info.fd is a descriptor (FILE or SHARED), else -1 */
+	uint64_t fd_offset;
+	char name[MODEL_NAME_MAX];
+	/* MODEL_FILE_PRIVATE: the file's bytes at fd_offset, which no write
+	 * or discard may change; else NULL. */
+	uint8_t *file_bytes;
 };
 
 struct model {
@@ -62,6 +93,77 @@ squib_status_t model_add_status(const struct model *model, uint64_t base, uint64
  */
 bool model_add(struct model *model, uint64_t base, uint64_t size, uint32_t slot, uint32_t prot,
 	       const uint8_t *bytes);
+
+/* The state of opts->fd when SQUIB_REGION_FILE is set. */
+enum model_fd {
+	MODEL_FD_NEGATIVE, /* fd < 0 */
+	MODEL_FD_CLOSED,   /* a number no descriptor has */
+	MODEL_FD_RDWR,
+	MODEL_FD_RDONLY,
+	MODEL_FD_WRONLY,
+};
+
+/* opts->sz against the 0.3 layout. */
+enum model_sz {
+	MODEL_SZ_EXACT,
+	MODEL_SZ_SHORT,	    /* smaller: INVALID_ARGUMENT */
+	MODEL_SZ_LONG_ZERO, /* larger, the bytes past the layout zero: accepted */
+	MODEL_SZ_LONG_TAIL, /* larger, a byte past the layout set: UNSUPPORTED */
+};
+
+/* A squib_mem_add_region_opts() call, in the contract's terms. */
+struct model_opts {
+	bool opts_null;
+	enum model_sz sz;
+	uint64_t base, size;
+	uint32_t slot, prot, flags;
+	enum model_fd fd;   /* read only with MODEL_FILE */
+	uint64_t fd_offset; /* read only with MODEL_FILE */
+	uint64_t file_size; /* of the regular file behind fd */
+	bool host_addr;	    /* set (the caller's mapping of size bytes) */
+	uint64_t host_addr_value;
+	bool bytes;    /* non-NULL */
+	uint64_t page; /* the host page size */
+	uint64_t huge; /* the default huge page size, 0 if none */
+};
+
+/*
+ * The status squib_mem_add_region_opts() must return: INVALID_ARGUMENT,
+ * UNSUPPORTED, SLOT_IN_USE, OVERLAP, then host failures (NO_MEMORY for
+ * sizes no host maps), then OK. Changes nothing.
+ */
+squib_status_t model_add_opts_status(const struct model *model, const struct model_opts *opts);
+
+/* What a new region of model_add_opts() holds and how it is backed. */
+struct model_new_region {
+	uint64_t base, size;
+	uint32_t slot, prot, flags;
+	enum model_backing backing;
+	uint64_t fd_offset;
+	const char *name;     /* NULL: "" */
+	const uint8_t *bytes; /* size bytes, or NULL: zeros */
+};
+
+/* Registers a region that model_add_opts_status() accepted; false as
+ * model_add(). */
+bool model_add_opts(struct model *model, const struct model_new_region *region);
+
+/*
+ * The status of a write of len bytes at addr: as model_access(), then
+ * READ_ONLY when the region holding the bytes is read-only ("Every
+ * library write ... to a READONLY region fails with SQUIB_E_READ_ONLY and
+ * changes nothing"). An empty write touches no region: it succeeds where
+ * an empty access does.
+ */
+squib_status_t model_write_status(const struct model *model, uint64_t addr, uint64_t len,
+				  bool buf_null, const struct model_region **where);
+
+/*
+ * The status of squib_mem_discard(addr, len) with the host page size page,
+ * and on OK with len > 0 the region to zero. Changes nothing.
+ */
+squib_status_t model_discard_status(const struct model *model, uint64_t addr, uint64_t len,
+				    uint64_t page, const struct model_region **where);
 
 /* Removes the region of slot: OK or NOT_FOUND. */
 squib_status_t model_remove(struct model *model, uint32_t slot);

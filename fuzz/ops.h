@@ -26,6 +26,11 @@
  *   COUNT       := (nothing)
  *   VERIFY      := (nothing)
  *   PROBE       := u8:which                      (NULL-argument calls)
+ *   ADD_OPTS    := slot layout prot u8:backing u8:flags u8:extra u8:file
+ *                  u8:shape u8:seed                (squib_mem_add_region_opts;
+ *                  see the BACKING_, OFLAG_, EXTRA_, FILE_ and SHAPE_ modes)
+ *   DISCARD     := target u8:align addr len     (align & 1: addr rounded up
+ *                  to a page, & 2: len rounded down to pages)
  *
  *   target      := u8: index (mod count) of a live region, in the order the
  *                  regions were added (removed ones drop out of the order)
@@ -53,6 +58,8 @@ enum fuzz_op {
 	OP_COUNT,
 	OP_VERIFY,
 	OP_PROBE,
+	OP_ADD_OPTS,
+	OP_DISCARD,
 	OP_COUNT_ALL /* number of operations */
 };
 
@@ -131,6 +138,7 @@ enum fuzz_info_mode {
 	INFO_SHORT, /* sz = the 0.2 layout - 1: INVALID_ARGUMENT */
 	INFO_ZERO,  /* sz = 0: INVALID_ARGUMENT */
 	INFO_LARGE, /* sz = sizeof + 32: the tail must stay untouched */
+	INFO_0_2,   /* sz = the 0.2 layout: the 0.3 fields must stay untouched */
 	INFO_MODES
 };
 
@@ -149,7 +157,74 @@ enum fuzz_probe {
 	PROBE_FOREACH_NULL_MEM,
 	PROBE_FOREACH_NULL_CB,
 	PROBE_NEW_NULL_OUT,
+	PROBE_ADD_OPTS_NULL_MEM,
+	PROBE_ADD_OPTS_NULL_OPTS,
+	PROBE_DISCARD_NULL_MEM,
 	PROBE_MODES
+};
+
+/* ADD_OPTS: u8 backing % BACKING_MODES, the fields it sets */
+enum fuzz_backing {
+	BACKING_ANON,	     /* none */
+	BACKING_SHARED,	     /* SQUIB_REGION_SHARED: a library memfd */
+	BACKING_FILE_MEMFD,  /* FILE: a memfd the harness makes */
+	BACKING_FILE_TEMP,   /* FILE: a temporary file the harness makes */
+	BACKING_CALLER,	     /* host_addr: an anonymous mapping of the harness */
+	BACKING_CALLER_FILE, /* host_addr and FILE: the harness maps a memfd */
+	BACKING_MODES
+};
+
+/* ADD_OPTS: u8 flags, bits */
+enum fuzz_opts_flag {
+	OFLAG_READONLY = 0x01,
+	OFLAG_PRIVATE = 0x02,
+	OFLAG_THP = 0x04,
+	OFLAG_DONTDUMP = 0x08,
+	OFLAG_DONTFORK = 0x10,
+	OFLAG_PREFAULT = 0x20,
+	OFLAG_BYTES = 0x40, /* bytes: a PRNG fill from seed (else NULL) */
+	OFLAG_NAME = 0x80,  /* name: a label longer than SQUIB_REGION_NAME_MAX (else NULL) */
+};
+
+/* ADD_OPTS: u8 extra % EXTRA_MODES, one more flag (contradictions and
+ * unknown bits) */
+enum fuzz_extra {
+	EXTRA_NONE,
+	EXTRA_SHARED,
+	EXTRA_FILE,
+	EXTRA_HUGETLB,
+	EXTRA_DIRTY_LOG,
+	EXTRA_PRIVATE,
+	EXTRA_UNKNOWN, /* 0x800, the first bit past the known ones */
+	EXTRA_TOP,     /* 0x80000000 */
+	EXTRA_MODES
+};
+
+/* ADD_OPTS: u8 file, with FILE: fd_offset = (file & FILE_OFFSET) pages,
+ * and the fd's state (% FILE_FD_MODES of file >> 2) */
+#define FILE_OFFSET 0x03u
+enum fuzz_file_fd {
+	FILE_FD_RDWR,
+	FILE_FD_RDWR_AGAIN, /* twice as likely: the usual case */
+	FILE_FD_RDONLY,
+	FILE_FD_WRONLY,
+	FILE_FD_SHORT,	    /* O_RDWR, but the file ends a page before the region */
+	FILE_FD_NEGATIVE,   /* fd -1 */
+	FILE_FD_CLOSED,	    /* a descriptor number closed just before */
+	FILE_FD_MISALIGNED, /* O_RDWR, fd_offset + 512 */
+	FILE_FD_MODES
+};
+
+/* ADD_OPTS: u8 shape, bits: the struct and the layout */
+enum fuzz_shape {
+	SHAPE_SZ = 0x03,	      /* sz % 4: exact, short, longer with a zero tail,
+					 longer with a non-zero tail */
+	SHAPE_NAME_SHORT = 0x04,      /* with OFLAG_NAME clear: name is "fuzz" */
+	SHAPE_HOST_MISALIGNED = 0x08, /* host_addr + 16 */
+	SHAPE_RAW_LAYOUT = 0x10,      /* base and size as decoded, even where the
+					 backing needs them page-aligned (else
+					 base rounded down, size up, to pages) */
+	SHAPE_OPTS_NULL = 0xe0,	      /* all three bits: opts is NULL */
 };
 
 #endif /* SQUIB_FUZZ_OPS_H */
