@@ -62,6 +62,7 @@ squib_status_t squib_fail(squib_status_t status, const char *fmt, ...)
 	return status;
 }
 
+SQUIB_PRINTF(3, 0)
 static squib_status_t fail_errno_v(squib_status_t status, int err, const char *fmt, va_list args)
 {
 	char text[96];
