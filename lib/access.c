@@ -225,7 +225,10 @@ SQUIB_COLD static squib_status_t fail_read_only(uint64_t addr, uint64_t len, uin
 /*
  * buf for a plain copy (width 0), value for a typed one. Every write that
  * the write index does not settle comes here: those to regions that refuse
- * plain writes (table.h) among them, and the region's flags decide.
+ * plain writes (table.h) among them, and the region's flags decide. An
+ * empty write writes nothing, so it succeeds wherever 0.2's rule 4 lets
+ * an empty access succeed, read-only regions included (at a region's end
+ * the lookup may well find a read-only neighbour that starts there).
  */
 static squib_status_t write_any(squib_mem_t *mem, uint64_t addr, const void *buf, size_t len,
 				uint64_t value, unsigned width, const char *caller)
@@ -239,7 +242,7 @@ static squib_status_t write_any(squib_mem_t *mem, uint64_t addr, const void *buf
 	region = table_find(access_begin(mem, &guard), addr, len);
 	if (!region)
 		status = fail_out_of_range(addr, len);
-	else if (region->flags & SQUIB_REGION_READONLY)
+	else if (len && (region->flags & SQUIB_REGION_READONLY))
 		status = fail_read_only(addr, len, region->slot);
 	else
 		copy_to_guest(region->host + (addr - region->base), buf, len, value, width);
