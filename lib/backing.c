@@ -60,15 +60,84 @@ static bool align_up(uint64_t value, uint64_t align, uint64_t *out)
 	return true;
 }
 
-/* THP, DONTDUMP, DONTFORK and LOCKED on [map, map + len). LOCKED goes
- * first, being the one a limit refuses. On failure what was applied is
- * undone (the library's own mapping goes away anyway; a caller's must be
- * left as it was), and the message is set. */
-static squib_status_t apply_flags(uint8_t *map, size_t len, uint32_t flags)
+/* The flags that undo can take back: what the kernel records per mapping. */
+#define UNDOABLE_FLAGS (SQUIB_REGION_LOCKED | SQUIB_REGION_DONTDUMP | SQUIB_REGION_DONTFORK)
+
+#if defined(__linux__)
+/* The UNDOABLE_FLAGS in the mnemonics of a VmFlags line of
+ * /proc/self/smaps (proc(5)). */
+static uint32_t vm_flags_of(const char *line)
+{
+	static const struct {
+		char mnemonic[3];
+		uint32_t flag;
+	} known[] = {{"lo", SQUIB_REGION_LOCKED},
+		     {"dd", SQUIB_REGION_DONTDUMP},
+		     {"dc", SQUIB_REGION_DONTFORK}};
+	uint32_t flags = 0;
+	char token[8];
+	int used;
+
+	while (sscanf(line, " %7s%n", token, &used) == 1) {
+		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (strcmp(token, known[i].mnemonic) == 0)
+				flags |= known[i].flag;
+		line += used;
+	}
+	return flags;
+}
+
+/*
+ * Of the UNDOABLE_FLAGS, those every mapping in [map, map + len) already
+ * has, read from /proc/self/smaps; 0 when it cannot be read. Only asked for
+ * a caller's mapping with such flags: the library then neither applies nor,
+ * on a failure, takes back what the caller had set up itself (mlockall(),
+ * its own MADV_DONTDUMP). A range that has a flag only in part gets it
+ * applied, and on a failure taken back from all of it.
+ */
+static uint32_t flags_already_on(const uint8_t *map, size_t len)
+{
+	FILE *smaps = fopen("/proc/self/smaps", "re");
+	uint64_t lo = (uint64_t)(uintptr_t)map, hi = lo + len, start, end;
+	uint32_t common = UNDOABLE_FLAGS;
+	bool inside = false, seen = false;
+	char line[512];
+
+	if (!smaps)
+		return 0;
+	while (fgets(line, sizeof(line), smaps)) {
+		int used = 0;
+
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %n", &start, &end, &used) == 2 && used) {
+			inside = start < hi && end > lo;
+		} else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+			common &= vm_flags_of(line + 8);
+			seen = true;
+		}
+	}
+	(void)fclose(smaps);
+	return seen ? common : 0;
+}
+#else
+static uint32_t flags_already_on(const uint8_t *map, size_t len)
+{
+	(void)map;
+	(void)len;
+	return 0;
+}
+#endif
+
+/* THP, DONTDUMP, DONTFORK and LOCKED on [map, map + len), but those of
+ * `already` (which the range has). LOCKED goes first, being the one a limit
+ * refuses. On failure what was applied is undone (the library's own mapping
+ * goes away anyway; a caller's must be left as it was), and the message is
+ * set. */
+static squib_status_t apply_flags(uint8_t *map, size_t len, uint32_t flags, uint32_t already)
 {
 	uint32_t done = 0;
 	int err;
 
+	flags &= ~already;
 	if (flags & SQUIB_REGION_LOCKED) {
 		if (squib_host_lock_on_fault(map, len) != 0) {
 			err = errno;
@@ -170,7 +239,9 @@ static squib_status_t adopt_caller_mapping(struct backing *backing,
 	if (request->flags & SQUIB_REGION_PREFAULT)
 		status = populate_caller_mapping(map, len, request->flags, request->page);
 	if (status == SQUIB_OK)
-		status = apply_flags(map, len, request->flags);
+		status =
+		    apply_flags(map, len, request->flags,
+				request->flags & UNDOABLE_FLAGS ? flags_already_on(map, len) : 0);
 	if (status != SQUIB_OK)
 		return status; /* backing_create() closes the dup */
 	backing->map = map;
@@ -342,7 +413,7 @@ static squib_status_t map_library_owned(struct backing *backing,
 	}
 	backing->map = map;
 	backing->map_len = (size_t)map_len;
-	status = apply_flags(map, (size_t)map_len, request->flags);
+	status = apply_flags(map, (size_t)map_len, request->flags, 0);
 	if (status != SQUIB_OK)
 		return status;
 	if ((request->flags & SQUIB_REGION_PREFAULT) && !PLATFORM_MAP_POPULATE)
@@ -385,6 +456,16 @@ static bool space_fits(const struct backing_request *request)
 	       total <= SIZE_MAX;
 }
 
+squib_status_t backing_check(const struct backing_request *request)
+{
+	if (!request->host_addr && !space_fits(request))
+		return squib_fail(SQUIB_E_NO_MEMORY,
+				  "cannot map %" PRIu64 " bytes for base " SQUIB_GPA_FMT
+				  ": larger than the host address space",
+				  request->size, request->base);
+	return SQUIB_OK;
+}
+
 squib_status_t backing_create(const struct backing_request *request, struct backing **out,
 			      uint8_t **host)
 {
@@ -392,11 +473,6 @@ squib_status_t backing_create(const struct backing_request *request, struct back
 	squib_status_t status;
 	size_t name_len = request->name ? strnlen(request->name, SQUIB_REGION_NAME_MAX - 1) : 0;
 
-	if (!request->host_addr && !space_fits(request))
-		return squib_fail(SQUIB_E_NO_MEMORY,
-				  "cannot map %" PRIu64 " bytes for base " SQUIB_GPA_FMT
-				  ": larger than the host address space",
-				  request->size, request->base);
 	backing = squib_host_alloc(sizeof(*backing));
 	if (!backing)
 		return squib_fail(SQUIB_E_NO_MEMORY,
@@ -426,11 +502,50 @@ void backing_put(struct backing *backing)
 		backing_release(backing);
 }
 
+#if defined(__linux__) && !defined(MADV_DONTNEED_LOCKED)
+#define MADV_DONTNEED_LOCKED 24 /* Linux 5.18; not yet in every libc's headers */
+#endif
+
+/*
+ * Replaces [at, at + len) of a region with zero pages that carry the
+ * region's flags, all at once: the pages are mapped and given the flags
+ * apart, then moved over the range (mremap), so that a failure leaves the
+ * range as it was. Afterwards the range is anonymous memory inside the
+ * region's reservation, given back with it.
+ */
+static squib_status_t replace_with_zero_pages(const struct region *region, uint8_t *at,
+					      uint64_t len)
+{
+	uint32_t flags = region->backing->flags;
+	void *scratch = squib_host_map_anonymous((size_t)len, PROT_READ | PROT_WRITE,
+						 MAP_PRIVATE | MAP_NORESERVE);
+	squib_status_t status;
+	int err;
+
+	if (!scratch) {
+		err = errno;
+		return squib_fail_errno(err, "cannot map %" PRIu64 " bytes of zero pages", len);
+	}
+	status = apply_flags(scratch, (size_t)len, flags, 0);
+	if (status == SQUIB_OK && squib_host_move(scratch, (size_t)len, at) != 0) {
+		err = errno;
+		status = squib_fail_status_errno(
+		    err == ENOSYS
+			? SQUIB_E_UNSUPPORTED
+			: (err == ENOMEM || err == EAGAIN ? SQUIB_E_NO_MEMORY : SQUIB_E_IO),
+		    err, "cannot move zero pages over %" PRIu64 " bytes at " SQUIB_GPA_FMT, len,
+		    region->base + (uint64_t)(at - region->host));
+	}
+	if (status != SQUIB_OK)
+		squib_host_unreserve(scratch, (size_t)len);
+	return status;
+}
+
 squib_status_t backing_discard(const struct region *region, uint64_t offset, uint64_t len)
 {
 	const struct backing *backing = region->backing;
 	uint8_t *at = region->host + offset;
-	int err;
+	int advice = MADV_DONTNEED, err;
 
 	if (backing->fd >= 0 && !(backing->flags & SQUIB_REGION_PRIVATE)) {
 		/* A memfd or a shared file: the pages live in the file, so the
@@ -446,23 +561,21 @@ squib_status_t backing_discard(const struct region *region, uint64_t offset, uin
 		    err, "cannot punch a hole of %" PRIu64 " bytes at offset %" PRIu64 " of fd %d",
 		    len, backing->fd_offset + offset, backing->fd);
 	}
-	if (backing->fd >= 0) {
+	if (backing->fd >= 0)
 		/* A copy-on-write file mapping: MADV_DONTNEED would read the
-		 * file again, so the range becomes anonymous zero pages, with
-		 * the region's flags applied again (a new mapping has none). */
-		if (squib_host_map_fixed(at, (size_t)len, PROT_READ | PROT_WRITE,
-					 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) != 0) {
-			err = errno;
-			return squib_fail_errno(err,
-						"cannot replace %" PRIu64 " bytes at " SQUIB_GPA_FMT
-						" with zero pages",
-						len, region->base + offset);
-		}
-		return apply_flags(at, (size_t)len, backing->flags);
-	}
-	if (squib_host_advise(at, (size_t)len, MADV_DONTNEED) == 0)
+		 * file again. */
+		return replace_with_zero_pages(region, at, len);
+#if defined(MADV_DONTNEED_LOCKED)
+	/* Locked pages refuse MADV_DONTNEED; MADV_DONTNEED_LOCKED (Linux
+	 * 5.18) discards them and keeps the range locked on fault. */
+	advice = backing->flags & SQUIB_REGION_LOCKED ? MADV_DONTNEED_LOCKED : MADV_DONTNEED;
+#endif
+	if (squib_host_advise(at, (size_t)len, advice) == 0)
 		return SQUIB_OK;
 	err = errno;
+	if (err == EINVAL && (backing->flags & SQUIB_REGION_LOCKED) &&
+	    !(backing->flags & SQUIB_REGION_HUGETLB))
+		return replace_with_zero_pages(region, at, len); /* a kernel before 5.18 */
 	return squib_fail_errno(err, "cannot discard %" PRIu64 " bytes at " SQUIB_GPA_FMT, len,
 				region->base + offset);
 }

@@ -58,7 +58,12 @@ uint64_t backing_host_page(void);
 /* The default huge page size, or 0 when this host or build has none. */
 uint64_t backing_huge_page(void);
 
-/* Makes the memory of a region: maps it (or adopts the caller's mapping),
+/* SQUIB_E_NO_MEMORY, before any host request, when the library's mapping
+ * of the region (guard pages included) cannot fit in the host's address
+ * space. */
+squib_status_t backing_check(const struct backing_request *request);
+
+/* Makes the memory of a region (after backing_check()): maps it (or adopts the caller's mapping),
  * applies the flags, copies the bytes in. On failure, sets the message
  * and leaves nothing behind. *host receives the host address of base. */
 squib_status_t backing_create(const struct backing_request *request, struct backing **out,

@@ -120,6 +120,23 @@ int squib_host_map_fixed(void *addr, size_t length, int prot, int flags, int fd,
 											    : 0;
 }
 
+int squib_host_move(void *from, size_t length, void *to)
+{
+	FAIL_WITH(SQUIB_FAULT_MAP_FIXED, ENOMEM, -1);
+#if defined(MREMAP_MAYMOVE) && defined(MREMAP_FIXED)
+	if (mremap(from, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, to) == MAP_FAILED)
+		return -1;
+	COUNT_MAPPING(-1); /* now part of the mapping at to */
+	return 0;
+#else
+	(void)from;
+	(void)length;
+	(void)to;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
 int squib_host_protect(void *addr, size_t length, int prot)
 {
 	FAIL_WITH(SQUIB_FAULT_MPROTECT, ENOMEM, -1);

@@ -33,6 +33,10 @@ void squib_host_unreserve(void *addr, size_t length);
 /* mmap(addr, length, prot, flags | MAP_FIXED, fd, offset) over part of a
  * reservation. */
 int squib_host_map_fixed(void *addr, size_t length, int prot, int flags, int fd, uint64_t offset);
+/* Moves a mapping made by squib_host_map_anonymous over [to, to + length),
+ * replacing what was there at once (mremap); it then belongs to the
+ * reservation that holds to. ENOSYS where the host cannot. */
+int squib_host_move(void *from, size_t length, void *to);
 int squib_host_protect(void *addr, size_t length, int prot);
 int squib_host_advise(void *addr, size_t length, int advice);
 /* madvise() that undoes an earlier one on a failure path: never failed on

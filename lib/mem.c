@@ -156,7 +156,7 @@ static struct table *current_table_locked(const squib_mem_t *mem)
 static squib_status_t region_add_locked(squib_mem_t *mem, const struct backing_request *request,
 					uint32_t slot, squib_prot_t prot)
 {
-	struct table *table = current_table_locked(mem), *grown;
+	struct table *table = current_table_locked(mem), *grown, *spare;
 	const struct region *other;
 	struct region region = {.base = request->base,
 				.size = request->size,
@@ -179,17 +179,28 @@ static squib_status_t region_add_locked(squib_mem_t *mem, const struct backing_r
 				  " at [" SQUIB_GPA_FMT ", " SQUIB_GPA_FMT ")",
 				  region.base, region.base + region.size, other->slot, other->base,
 				  other->base + other->size);
+	status = backing_check(request);
+	if (status != SQUIB_OK)
+		return status;
+	/* The table's block first: once the memory is made (and, on a
+	 * caller's mapping, its flags applied) nothing may fail. */
+	spare = mem->spare;
+	grown = table_reserve_insert(table, region.flags, &mem->spare);
+	if (!grown)
+		return squib_fail(SQUIB_E_NO_MEMORY, "cannot allocate a table of %zu regions",
+				  table->count + 1);
 	/* Made before the table that shows it is published: no reader can
 	 * see the region without its bytes and its flags. */
 	status = backing_create(request, &region.backing, &region.host);
-	if (status != SQUIB_OK)
+	if (status != SQUIB_OK) {
+		/* The handle holds exactly what it held before. */
+		if (grown == spare)
+			mem->spare = spare;
+		else
+			table_free(grown);
 		return status;
-	grown = table_with_insert(table, insert_at, &region, &mem->spare);
-	if (!grown) {
-		backing_put(region.backing);
-		return squib_fail(SQUIB_E_NO_MEMORY, "cannot allocate a table of %zu regions",
-				  table->count + 1);
 	}
+	table_fill_insert(grown, table, insert_at, &region);
 	table_replace_locked(mem, grown, NULL);
 	return SQUIB_OK;
 }

@@ -307,18 +307,23 @@ static void copy_indices_shifted_down(uint32_t *out, const uint32_t *in, size_t 
 		out[i] = in[i] - (in[i] > removed ? 1u : 0u);
 }
 
-struct table *table_with_insert(const struct table *table, size_t insert_at,
-				const struct region *region, struct table **spare)
+struct table *table_reserve_insert(const struct table *table, uint32_t flags, struct table **spare)
 {
 	struct region *regions;
 	uint32_t *by_slot;
-	size_t slot_at;
-	struct table *grown =
-	    table_alloc(table->count + 1, table->write_slow + !region_takes_plain_writes(region),
-			spare, &regions, &by_slot);
+	const struct region probe = {.flags = flags};
 
-	if (!grown)
-		return NULL;
+	return table_alloc(table->count + 1, table->write_slow + !region_takes_plain_writes(&probe),
+			   spare, &regions, &by_slot);
+}
+
+void table_fill_insert(struct table *grown, const struct table *table, size_t insert_at,
+		       const struct region *region)
+{
+	struct region *regions = grown->regions;
+	uint32_t *by_slot = grown->by_slot;
+	size_t slot_at;
+
 	memcpy(regions, table_regions(table), insert_at * sizeof(*regions));
 	regions[insert_at] = *region;
 	memcpy(regions + insert_at + 1, table_regions(table) + insert_at,
@@ -331,7 +336,6 @@ struct table *table_with_insert(const struct table *table, size_t insert_at,
 				table->count - slot_at, (uint32_t)insert_at);
 
 	table_index(grown);
-	return grown;
 }
 
 struct table *table_with_remove(const struct table *table, const struct region *region,

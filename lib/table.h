@@ -99,9 +99,10 @@ struct hint_index {
  * a write costs what a read does.
  */
 struct table {
-	size_t count;		      /* number of regions */
-	const struct region *regions; /* [count] sorted by base */
-	const uint32_t *by_slot;      /* [count] region indices sorted by slot */
+	/* Written only while the table is built, before it is published. */
+	size_t count;		/* number of regions */
+	struct region *regions; /* [count] sorted by base */
+	uint32_t *by_slot;	/* [count] region indices sorted by slot */
 	struct hint_index *reads;
 	struct hint_index *writes; /* == reads when write_slow == 0 */
 	size_t write_slow;	   /* regions kept out of the write index */
@@ -134,13 +135,21 @@ const struct region *table_find_overlap(const struct table *table, uint64_t base
 /* The region registered with slot, or NULL. O(log n). */
 const struct region *table_find_slot(const struct table *table, uint32_t slot);
 
-/* New tables with one region more or less; NULL when out of host memory.
- * The source table is left as it was. The new table is built in *spare
- * when that block is big enough (and *spare becomes NULL), otherwise in a
- * fresh block with room to grow: a handle that gains regions one by one
- * then copies its table without faulting in new pages each time. */
-struct table *table_with_insert(const struct table *table, size_t insert_at,
-				const struct region *region, struct table **spare);
+/* A table with one region more, in two steps, so that everything that can
+ * fail is done before the region's memory is made: table_reserve_insert()
+ * takes the block (NULL when out of host memory) for a region of these
+ * flags, table_fill_insert() builds the table in it once the region is
+ * complete. The block is *spare when that is big enough (and *spare becomes
+ * NULL), otherwise a fresh one with room to grow: a handle that gains
+ * regions one by one then copies its table without faulting in new pages
+ * each time. A reserved block that goes unused is given to
+ * table_recycle(). */
+struct table *table_reserve_insert(const struct table *table, uint32_t flags, struct table **spare);
+void table_fill_insert(struct table *grown, const struct table *table, size_t insert_at,
+		       const struct region *region);
+
+/* A new table with one region less; NULL when out of host memory. The
+ * source table is left as it was; *spare as above. */
 struct table *table_with_remove(const struct table *table, const struct region *region,
 				struct table **spare);
 

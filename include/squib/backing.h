@@ -48,8 +48,9 @@ SQUIB_BEGIN_DECLS
  *  without touching a snapshot). Needs SQUIB_REGION_FILE without host_addr. */
 #define SQUIB_REGION_PRIVATE 0x002u
 /** The host mapping is read-only (a ROM, a file opened O_RDONLY): library
- *  writes fail with SQUIB_E_READ_ONLY instead of faulting. Reads are
- *  unaffected. */
+ *  writes fail with SQUIB_E_READ_ONLY instead of faulting, and change
+ *  nothing. Reads are unaffected, and so is an empty write, which writes
+ *  nothing and succeeds where an empty access does. */
 #define SQUIB_REGION_READONLY 0x004u
 /** Hugetlb pages (MAP_HUGETLB, or MFD_HUGETLB with SHARED): base and size
  *  must be multiples of the default huge page size. An empty pool is
@@ -144,7 +145,9 @@ typedef struct squib_region_opts {
  * Allowed on purpose: READONLY on library-owned memory filled from
  * @c bytes (a ROM image), and @c bytes with SHARED. On a caller's mapping,
  * THP, DONTDUMP, DONTFORK, LOCKED and PREFAULT are applied to the caller's
- * range and not undone at removal.
+ * range and not undone at removal; a failed call leaves the range as it
+ * was (what it already had, such as the caller's own mlock(), is neither
+ * applied again nor taken back).
  *
  * squib_mem_add_region() and squib_mem_add_region_from_bytes() are this
  * function with the anonymous backing and flags 0.

@@ -146,6 +146,43 @@ START_TEST(prefault_of_a_callers_mapping_fails_cleanly)
 }
 END_TEST
 
+/* Before Linux 5.18 MADV_DONTNEED_LOCKED is EINVAL: discarding pages of a
+ * LOCKED region moves zero pages over them instead, locked like the rest. */
+START_TEST(discard_of_locked_pages_without_madv_dontneed_locked)
+{
+	squib_mem_t *mem = test_mem_new();
+	uint64_t base = 0x100000, size = 4 * page();
+	uint8_t buf[64];
+	squib_status_t status;
+
+	status = add_opts(mem, base, size, 1, SQUIB_REGION_LOCKED, NULL);
+	if (status == SQUIB_E_NO_MEMORY) { /* no mlock2 (valgrind) or no limit left */
+		printf("SKIP discard_of_locked_pages_without_madv_dontneed_locked: %s\n",
+		       squib_last_error());
+		squib_mem_free(mem);
+		return;
+	}
+	CK_OK(status);
+	for (uint64_t at = 0; at < size; at += sizeof(buf)) {
+		memset(buf, 0x3c, sizeof(buf));
+		CK_OK(squib_mem_write(mem, SQUIB_GPA(base + at), buf, sizeof(buf)));
+	}
+	squib_fault_arm(SQUIB_FAULT_MADVISE, 1, false);
+	squib_fault_force_errno(EINVAL);
+	CK_OK(squib_mem_discard(mem, SQUIB_GPA(base + page()), 2 * page()));
+	squib_fault_disarm();
+	ck_assert_uint_eq(squib_fault_injected(), 1);
+	for (uint64_t at = 0; at < size; at += sizeof(buf)) {
+		bool discarded = at >= page() && at < 3 * page();
+
+		CK_OK(squib_mem_read(mem, SQUIB_GPA(base + at), buf, sizeof(buf)));
+		CK_BYTES_ALL(buf, sizeof(buf), discarded ? 0 : 0x3c);
+	}
+	CK_OK(squib_mem_write_u32_le(mem, SQUIB_GPA(base + page()), 5));
+	squib_mem_free(mem);
+}
+END_TEST
+
 /* A kernel without hugetlb memfds refuses MFD_HUGETLB with EINVAL. */
 START_TEST(hugetlb_memfd_refused_is_unsupported)
 {
@@ -182,6 +219,7 @@ int main(void)
 	tcase_add_test(tc, prefault_of_a_callers_mapping_without_madv_populate);
 	tcase_add_test(tc, prefault_of_a_callers_mapping_fails_cleanly);
 	tcase_add_test(tc, hugetlb_memfd_refused_is_unsupported);
+	tcase_add_test(tc, discard_of_locked_pages_without_madv_dontneed_locked);
 	suite_add_tcase(suite, tc);
 	runner = srunner_create(suite);
 	srunner_run_all(runner, CK_NORMAL);

@@ -18,10 +18,6 @@
  *   check_faults                 the sweeps (any order, fork or no-fork)
  *   check_faults process-start   the failures that can only happen once per
  *                                process; must run in a fresh process
- *
- * The test case "backings-lib-bugs" (tag lib-bug) holds sweeps that fail
- * until the library bug described above each is fixed;
- * CK_EXCLUDE_TAGS=lib-bug skips them.
  */
 /* mkstemp, pread, mlock2, memfd seals and MADV_* are not in ISO C. */
 #define _GNU_SOURCE
@@ -557,7 +553,7 @@ START_TEST(test_add_region_first)
 	squib_mem_free(mem);
 	ck_assert_int_eq(squib_mem_new(&mem), SQUIB_OK);
 	ck_assert_uint_eq(sweep("squib_mem_add_region (fresh handle)", op_add, &ctx), 5);
-	ck_assert_str_eq(last_kinds, "alloc, map, madvise, madvise, alloc");
+	ck_assert_str_eq(last_kinds, "alloc, alloc, map, madvise, madvise");
 	expect_added(&ctx, 0);
 }
 END_TEST
@@ -728,7 +724,7 @@ START_TEST(test_add_region_table_pinned)
 	ck_assert_int_eq(squib_mem_foreach_region(mem, sweep_inside_foreach, &ctx), 0);
 	ck_assert(ctx.done);
 	ck_assert_uint_eq(ctx.points, 5);
-	ck_assert_str_eq(ctx.kinds, "alloc, map, madvise, madvise, alloc");
+	ck_assert_str_eq(ctx.kinds, "alloc, alloc, map, madvise, madvise");
 	expect_added(&add, 2);
 }
 END_TEST
@@ -1036,7 +1032,7 @@ START_TEST(test_opts_anonymous)
 	opts_init(&ctx, 0, 100);
 	ctx.opts.range.base = SQUIB_GPA(0x8000);
 	sweep_opts("squib_mem_add_region_opts (anonymous)", &ctx,
-		   "alloc, map, madvise, madvise, alloc");
+		   "alloc, alloc, map, madvise, madvise");
 }
 END_TEST
 
@@ -1054,9 +1050,9 @@ START_TEST(test_opts_anonymous_flags)
 	sweep_opts(
 	    "squib_mem_add_region_opts (THP|DONTDUMP|DONTFORK|LOCKED|PREFAULT)", &ctx,
 	    flags & SQUIB_REGION_LOCKED
-		? "alloc, map, madvise, madvise, mlock, madvise, madvise, madvise (absorbed), "
-		  "alloc"
-		: "alloc, map, madvise, madvise, madvise, madvise, madvise (absorbed), alloc");
+		? "alloc, alloc, map, madvise, madvise, mlock, madvise, madvise, "
+		  "madvise (absorbed)"
+		: "alloc, alloc, map, madvise, madvise, madvise, madvise, madvise (absorbed)");
 }
 END_TEST
 
@@ -1075,7 +1071,7 @@ START_TEST(test_opts_rom)
 	ctx.opts.name = "firmware";
 	ctx.expect = rom;
 	sweep_opts("squib_mem_add_region_opts (READONLY, bytes: a ROM)", &ctx,
-		   "alloc, map, madvise, madvise, mprotect, alloc");
+		   "alloc, alloc, map, madvise, madvise, mprotect");
 	free(rom);
 }
 END_TEST
@@ -1087,7 +1083,7 @@ START_TEST(test_opts_shared)
 	opts_init(&ctx, SQUIB_REGION_SHARED, 2 * page_size());
 	ctx.opts.name = "shared-ram";
 	sweep_opts("squib_mem_add_region_opts (SHARED)", &ctx,
-		   "alloc, map, memfd, ftruncate, seal, map_fixed, alloc");
+		   "alloc, alloc, map, memfd, ftruncate, seal, map_fixed");
 }
 END_TEST
 
@@ -1103,7 +1099,7 @@ START_TEST(test_opts_shared_bytes)
 	ctx.opts.bytes = bytes;
 	ctx.expect = bytes;
 	sweep_opts("squib_mem_add_region_opts (SHARED, bytes)", &ctx,
-		   "alloc, map, memfd, ftruncate, seal, map_fixed, alloc");
+		   "alloc, alloc, map, memfd, ftruncate, seal, map_fixed");
 	free(bytes);
 }
 END_TEST
@@ -1122,7 +1118,7 @@ START_TEST(test_opts_shared_rom)
 	ctx.opts.bytes = bytes;
 	ctx.expect = bytes;
 	sweep_opts("squib_mem_add_region_opts (SHARED|READONLY, bytes)", &ctx,
-		   "alloc, map, memfd, ftruncate, seal, map_fixed, mprotect, alloc");
+		   "alloc, alloc, map, memfd, ftruncate, seal, map_fixed, mprotect");
 	free(bytes);
 }
 END_TEST
@@ -1147,7 +1143,7 @@ START_TEST(test_opts_file)
 
 	opts_file_init(&ctx, &file, 0, false);
 	sweep_opts("squib_mem_add_region_opts (FILE, shared)", &ctx,
-		   "alloc, map, dup, map_fixed, alloc");
+		   "alloc, alloc, map, dup, map_fixed");
 	/* MAP_SHARED: a write reaches the file. */
 	ck_assert_int_eq(squib_mem_write_u8(mem, SQUIB_GPA(OPTS_BASE), 0x77), SQUIB_OK);
 	file.bytes[page_size()] = 0x77;
@@ -1163,7 +1159,7 @@ START_TEST(test_opts_file_private)
 
 	opts_file_init(&ctx, &file, SQUIB_REGION_PRIVATE, false);
 	sweep_opts("squib_mem_add_region_opts (FILE|PRIVATE)", &ctx,
-		   "alloc, map, dup, map_fixed, alloc");
+		   "alloc, alloc, map, dup, map_fixed");
 	/* Copy-on-write: a write never reaches the file. */
 	ck_assert_int_eq(squib_mem_write_u8(mem, SQUIB_GPA(OPTS_BASE), 0x77), SQUIB_OK);
 	ck_assert_ptr_null(temp_file_changed(&file));
@@ -1178,7 +1174,7 @@ START_TEST(test_opts_file_readonly)
 
 	opts_file_init(&ctx, &file, SQUIB_REGION_READONLY, true);
 	sweep_opts("squib_mem_add_region_opts (FILE|READONLY, O_RDONLY fd)", &ctx,
-		   "alloc, map, dup, map_fixed, alloc");
+		   "alloc, alloc, map, dup, map_fixed");
 	temp_file_close(&file);
 }
 END_TEST
@@ -1198,7 +1194,7 @@ START_TEST(test_opts_caller_file)
 	caller_map_keep(&map);
 	ctx.opts.host_addr = map.addr;
 	ctx.caller = &map;
-	sweep_opts("squib_mem_add_region_opts (host_addr, FILE)", &ctx, "alloc, dup, alloc");
+	sweep_opts("squib_mem_add_region_opts (host_addr, FILE)", &ctx, "alloc, alloc, dup");
 	ck_assert_int_eq(squib_mem_remove_region(mem, ctx.opts.slot), SQUIB_OK);
 	caller_map_release(&map);
 	temp_file_close(&file);
@@ -1219,11 +1215,9 @@ static void caller_anon_init(struct opts_ctx *ctx, struct caller_map *map, uint3
 	ctx->caller = map;
 }
 
-/* LIBRARY BUG (lib/mem.c, region_add_locked): when the table cannot be
- * allocated after the backing was made, backing_put() gives the backing
- * back but leaves the caller's mapping locked and out of dumps (VmFlags
- * "lo lf dd"): the flags applied to a caller's mapping are undone only when
- * apply_flags() itself fails. */
+/* Flags applied to a caller's mapping are taken back on every failure: the
+ * table's block is allocated before anything touches the mapping, so no
+ * failure comes after the flags are applied. */
 START_TEST(test_opts_caller_flags)
 {
 	struct opts_ctx ctx;
@@ -1237,17 +1231,15 @@ START_TEST(test_opts_caller_flags)
 	caller_map_keep(&map);
 	ctx.expect = map.bytes;
 	sweep_opts("squib_mem_add_region_opts (host_addr, DONTDUMP|LOCKED|PREFAULT)", &ctx,
-		   flags & SQUIB_REGION_LOCKED ? "alloc, madvise, mlock, madvise, alloc"
-					       : "alloc, madvise, madvise, alloc");
+		   flags & SQUIB_REGION_LOCKED ? "alloc, alloc, madvise, mlock, madvise"
+					       : "alloc, alloc, madvise, madvise");
 	ck_assert_int_eq(squib_mem_remove_region(mem, ctx.opts.slot), SQUIB_OK);
 	caller_map_release(&map);
 }
 END_TEST
 
-/* LIBRARY BUG (lib/backing.c, apply_flags, and lib/mem.c as above): the
- * undo of a failed DONTDUMP or DONTFORK is munlock() and MADV_DODUMP,
- * whatever the caller's mapping was before, so it clears the caller's own
- * lock and DONTDUMP. */
+/* What the caller's mapping already has (its own mlock, MADV_DONTDUMP) the
+ * library neither applies again nor takes back on a failure. */
 START_TEST(test_opts_caller_flags_already_set)
 {
 	struct opts_ctx ctx;
@@ -1264,8 +1256,7 @@ START_TEST(test_opts_caller_flags_already_set)
 	caller_map_keep(&map);
 	ctx.expect = map.bytes;
 	sweep_opts("squib_mem_add_region_opts (host_addr already locked, DONTDUMP)", &ctx,
-		   flags & SQUIB_REGION_LOCKED ? "alloc, mlock, madvise, madvise, alloc"
-					       : "alloc, madvise, madvise, alloc");
+		   "alloc, alloc, madvise");
 	ck_assert_int_eq(squib_mem_remove_region(mem, ctx.opts.slot), SQUIB_OK);
 	caller_map_release(&map);
 }
@@ -1382,18 +1373,15 @@ END_TEST
 
 START_TEST(test_discard_file_private)
 {
-	sweep_discard("squib_mem_discard (FILE|PRIVATE)", SQUIB_REGION_PRIVATE, true, "map_fixed");
+	sweep_discard("squib_mem_discard (FILE|PRIVATE)", SQUIB_REGION_PRIVATE, true,
+		      "map, map_fixed");
 }
 END_TEST
 
 /*
  * The zero pages that replace a private file range get the region's flags
- * again: a failure there must still leave the bytes as they were.
- * LIBRARY BUG (lib/backing.c, backing_discard): the range is replaced
- * first (squib_host_map_fixed) and the flags applied after, so a failed
- * madvise or mlock2 returns an error with the range already zero. Which
- * requests a fixed discard makes is its business: only the outcome of each
- * is checked here.
+ * again: a failure there must still leave the bytes as they were (they are
+ * made and given the flags apart, then moved over the range).
  */
 START_TEST(test_discard_file_private_flags)
 {
@@ -1403,10 +1391,9 @@ START_TEST(test_discard_file_private_flags)
 END_TEST
 
 /*
- * Discarding part of a LOCKED region, with every request failed in turn.
- * LIBRARY BUG (lib/backing.c, backing_discard): MADV_DONTNEED refuses
- * locked pages (EINVAL, madvise(2)), so the call fails with SQUIB_E_IO
- * even when the host fails nothing; the contract promises zeros.
+ * Discarding part of a LOCKED region, with every request failed in turn:
+ * MADV_DONTNEED refuses locked pages, MADV_DONTNEED_LOCKED (Linux 5.18)
+ * takes them.
  */
 START_TEST(test_discard_locked)
 {
@@ -1653,14 +1640,6 @@ static Suite *sweeps_suite(void)
 	tcase_add_test(tc, test_discard_shared);
 	tcase_add_test(tc, test_discard_file);
 	tcase_add_test(tc, test_discard_file_private);
-	suite_add_tcase(s, tc);
-
-	/* Tests that fail until the library bug named in each is fixed:
-	 * CK_EXCLUDE_TAGS=lib-bug skips them meanwhile. Move each back to
-	 * "backings" once it passes. */
-	tc = tcase_create("backings-lib-bugs");
-	tcase_set_tags(tc, "lib-bug");
-	tcase_add_checked_fixture(tc, handle_setup, handle_teardown);
 	tcase_add_test(tc, test_opts_caller_flags);
 	tcase_add_test(tc, test_opts_caller_flags_already_set);
 	tcase_add_test(tc, test_discard_file_private_flags);
