@@ -65,15 +65,13 @@ squib_status_t squib_fail(squib_status_t status, const char *fmt, ...)
 SQUIB_PRINTF(3, 0)
 static squib_status_t fail_errno_v(squib_status_t status, int err, const char *fmt, va_list args)
 {
-	char text[96];
+	char buf[96];
 	int used = vsnprintf(last_error, sizeof(last_error), fmt, args);
+	const char *text = strerror_r(err, buf, sizeof(buf)) == 0 ? buf : "unknown error";
 
-	if (used < 0 || (size_t)used >= sizeof(last_error))
-		return status;
-	if (strerror_r(err, text, sizeof(text)) != 0)
-		(void)snprintf(text, sizeof(text), "unknown error");
-	(void)snprintf(last_error + used, sizeof(last_error) - (size_t)used, ": %s (errno %d)",
-		       text, err);
+	if (used >= 0 && (size_t)used < sizeof(last_error))
+		(void)snprintf(last_error + used, sizeof(last_error) - (size_t)used,
+			       ": %s (errno %d)", text, err);
 	return status;
 }
 
