@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -28,21 +29,44 @@ uint64_t backing_host_page(void)
 	return size > 0 ? (uint64_t)size : 4096u;
 }
 
+#if defined(__linux__)
+/*
+ * Calls on_line for each line of a /proc file until it returns false;
+ * false when the file cannot be read. getline() rather than fgets():
+ * lines of /proc/self/smaps have no useful bound, and the hardening check
+ * (scripts/check.d/80-hardening.sh) wants no unfortified stdio call.
+ */
+static bool proc_lines(const char *path, bool (*on_line)(const char *line, void *ctx), void *ctx)
+{
+	FILE *file = fopen(path, "re");
+	char *line = NULL;
+	size_t capacity = 0;
+
+	if (!file)
+		return false;
+	while (getline(&line, &capacity, file) >= 0 && on_line(line, ctx))
+		;
+	free(line);
+	(void)fclose(file);
+	return true;
+}
+#endif
+
 #if PLATFORM_HAS_HUGETLB
+static bool find_huge_page_size(const char *line, void *ctx)
+{
+	uint64_t *kib = ctx;
+
+	return sscanf(line, "Hugepagesize: %" SCNu64 " kB", kib) != 1;
+}
+
 /* Read each time it is needed (only for HUGETLB): the library keeps no
  * global state it does not document. */
 uint64_t backing_huge_page(void)
 {
-	FILE *meminfo = fopen("/proc/meminfo", "re");
-	char line[128];
 	uint64_t kib = 0;
 
-	if (!meminfo)
-		return 0;
-	while (fgets(line, sizeof(line), meminfo))
-		if (sscanf(line, "Hugepagesize: %" SCNu64 " kB", &kib) == 1)
-			break;
-	(void)fclose(meminfo);
+	(void)proc_lines("/proc/meminfo", find_huge_page_size, &kib);
 	return kib <= UINT64_MAX / 1024 ? kib * 1024 : 0;
 }
 #else
@@ -95,28 +119,36 @@ static uint32_t vm_flags_of(const char *line)
  * its own MADV_DONTDUMP). A range that has a flag only in part gets it
  * applied, and on a failure taken back from all of it.
  */
+struct range_flags {
+	uint64_t lo, hi;   /* the range asked about */
+	bool inside, seen; /* in a mapping that overlaps it; saw one */
+	uint32_t common;   /* the flags of every such mapping */
+};
+
+static bool collect_range_flags(const char *line, void *ctx)
+{
+	struct range_flags *range = ctx;
+	uint64_t start, end;
+	int used = 0;
+
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %n", &start, &end, &used) == 2 && used) {
+		range->inside = start < range->hi && end > range->lo;
+	} else if (range->inside && strncmp(line, "VmFlags:", 8) == 0) {
+		range->common &= vm_flags_of(line + 8);
+		range->seen = true;
+	}
+	return true;
+}
+
 static uint32_t flags_already_on(const uint8_t *map, size_t len)
 {
-	FILE *smaps = fopen("/proc/self/smaps", "re");
-	uint64_t lo = (uint64_t)(uintptr_t)map, hi = lo + len, start, end;
-	uint32_t common = UNDOABLE_FLAGS;
-	bool inside = false, seen = false;
-	char line[512];
+	struct range_flags range = {.lo = (uint64_t)(uintptr_t)map,
+				    .hi = (uint64_t)(uintptr_t)map + len,
+				    .common = UNDOABLE_FLAGS};
 
-	if (!smaps)
+	if (!proc_lines("/proc/self/smaps", collect_range_flags, &range) || !range.seen)
 		return 0;
-	while (fgets(line, sizeof(line), smaps)) {
-		int used = 0;
-
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %n", &start, &end, &used) == 2 && used) {
-			inside = start < hi && end > lo;
-		} else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
-			common &= vm_flags_of(line + 8);
-			seen = true;
-		}
-	}
-	(void)fclose(smaps);
-	return seen ? common : 0;
+	return range.common;
 }
 #else
 static uint32_t flags_already_on(const uint8_t *map, size_t len)
@@ -349,10 +381,14 @@ static squib_status_t map_space(struct backing *backing, const struct backing_re
 	backing->reservation = in_one_piece ? squib_host_map_anonymous((size_t)total, prot, flags)
 					    : squib_host_reserve((size_t)total);
 	if (!backing->reservation) {
+		/* Anonymous memory or address space the host cannot give, for
+		 * whatever errno (a length the kernel finds absurd is EINVAL
+		 * under valgrind): a shortage of memory, as 0.2 said. */
 		err = errno;
-		return squib_fail_errno(
-		    err, "cannot map %zu bytes for base " SQUIB_GPA_FMT " size %" PRIu64,
-		    (size_t)total, request->base, request->size);
+		return squib_fail_status_errno(SQUIB_E_NO_MEMORY, err,
+					       "cannot map %zu bytes for base " SQUIB_GPA_FMT
+					       " size %" PRIu64,
+					       (size_t)total, request->base, request->size);
 	}
 	backing->reservation_len = (size_t)total;
 	(void)align_up((uint64_t)(uintptr_t)backing->reservation + guard, page, &inner);
