@@ -690,13 +690,19 @@ START_TEST(read_only_empty_write)
 	opts.bytes = rom;
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
 
-	expect_write_refused(mem, base + 1, 100 + 0, 2);
-	expect_write_refused(mem, base + p, 100 + 0, 2);
-	expect_write_refused(mem, base + size - 1, 100 + 0, 2);
-	expect_write_refused(mem, 0x900000 + 10, 100 + 0, 3);
-	/* The RAM region's end, where the read-only one starts. */
+	/* An empty write writes nothing: it succeeds wherever an empty
+	 * access does (0.2's rule 4), inside a read-only region, at its
+	 * base and end, and at the end of the RAM region where the read-only
+	 * one starts; a NULL buffer is allowed as for any empty access. */
+	CK_OK(squib_mem_write(mem, SQUIB_GPA(base + 1), rom, 0));
+	CK_OK(squib_mem_write(mem, SQUIB_GPA(base + p), NULL, 0));
+	CK_OK(squib_mem_write(mem, SQUIB_GPA(base + size), rom, 0));
+	CK_OK(squib_mem_write(mem, SQUIB_GPA(0x900000 + 10), rom, 0));
 	CK_OK(squib_mem_write(mem, SQUIB_GPA(base), rom, 0));
 	CK_OK(squib_mem_write(mem, SQUIB_GPA(base - p), rom, 0));
+	/* ... and anything longer is refused, down to one byte. */
+	expect_write_refused(mem, base + 1, 100 + 1, 2);
+	expect_write_refused(mem, 0x900000 + 10, 100 + 1, 3);
 	expect_guest(mem, base, size, 0, 8);
 	squib_mem_free(mem);
 	ck_assert_int_eq(close(ro), 0);
