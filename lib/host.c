@@ -10,6 +10,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
+
 #include "compiler.h"
 #include "host.h"
 
@@ -169,7 +173,14 @@ int squib_host_lock_on_fault(void *addr, size_t length)
 
 void squib_host_unlock(void *addr, size_t length)
 {
+#if defined(__linux__) && defined(SYS_munlock)
+	/* The system call itself: AddressSanitizer intercepts munlock() and
+	 * makes it a no-op, which would leave a caller's mapping locked after
+	 * a failed add in a sanitized build. */
+	(void)syscall(SYS_munlock, addr, length);
+#else
 	(void)munlock(addr, length);
+#endif
 }
 
 int squib_host_memfd(const char *name, int hugetlb)
