@@ -111,7 +111,9 @@ SQUIB_API bool squib_range_is_empty(squib_range_t range);\
 # is none yet. A second node of that name would not link at all.
 put_in_next_node() {
 	local map="$1" name="$2"
-	if bash "$here/scripts/map-nodes.sh" "$map" | grep -q '^SQUIB_CORE_0\.3 '; then
+	# grep without -q: under pipefail, -q's early exit can kill the writer
+	# with SIGPIPE and make the pipeline false although the line is there.
+	if bash "$here/scripts/map-nodes.sh" "$map" | grep '^SQUIB_CORE_0\.3 ' >/dev/null; then
 		edit "$map" env NAME="$name" perl -0pi -e \
 			's/^(SQUIB_CORE_0\.3[ \t]*\{[ \t]*\n[ \t]*global:[ \t]*\n)/$1\t\t$ENV{NAME};\n/m'
 	else

@@ -98,7 +98,9 @@ done
 step "pkg-config: C program, static (--static, Libs.private)"
 "$CC" -static -std=c11 "${cflags_strict[@]}" -o "$work/pc-static" "$here/pkgconfig/main.c" \
 	"${pc_static[@]}"
-if readelf -d "$work/pc-static" 2>/dev/null | grep -q 'NEEDED.*libsquibcore'; then
+# grep >/dev/null, never grep -q, after a pipe: under pipefail -q's early
+# exit can kill readelf with SIGPIPE, and the check would pass unseen.
+if readelf -d "$work/pc-static" 2>/dev/null | grep 'NEEDED.*libsquibcore' >/dev/null; then
 	die "pc-static still needs libsquibcore.so"
 fi
 (unset LD_LIBRARY_PATH; expect_version_output "$work/pc-static")
@@ -124,7 +126,7 @@ cmake --build "$work/cmake" >"$work/cmake-build.log" 2>&1 ||
 resolved=$(ldd "$work/cmake/consumer_shared" | awk '$1 == "libsquibcore.so.0" { print $3 }')
 [ "$resolved" = "$libdir/libsquibcore.so.0" ] ||
 	die "consumer_shared resolves libsquibcore.so.0 to '$resolved'"
-if readelf -d "$work/cmake/consumer_static" | grep -q 'NEEDED.*libsquibcore'; then
+if readelf -d "$work/cmake/consumer_static" | grep 'NEEDED.*libsquibcore' >/dev/null; then
 	die "consumer_static (squib::core_static) needs libsquibcore.so"
 fi
 expect_version_output "$work/cmake/consumer_shared"
@@ -184,14 +186,14 @@ for p in a b; do
 		"$here/dlopen/plugin_$p.c" "${pc_cflags[@]}"
 done
 # The plugins do not link the library: they find it by SONAME at run time.
-if readelf -d "$work/plugin_a.so" "$work/plugin_b.so" | grep -q 'NEEDED.*libsquibcore'; then
+if readelf -d "$work/plugin_a.so" "$work/plugin_b.so" | grep 'NEEDED.*libsquibcore' >/dev/null; then
 	die "a plugin links libsquibcore instead of dlopening it"
 fi
 "$CC" -std=c11 "${cflags_strict[@]}" -pthread -DHOST_LINKED=1 -o "$work/host-linked" \
 	"$here/dlopen/host.c" "${pc_shared[@]}"
 "$CC" -std=c11 "${cflags_strict[@]}" -pthread -DHOST_LINKED=0 -o "$work/host-dlopen" \
 	"$here/dlopen/host.c" "${pc_cflags[@]}" -ldl
-if readelf -d "$work/host-dlopen" | grep -q 'NEEDED.*libsquibcore'; then
+if readelf -d "$work/host-dlopen" | grep 'NEEDED.*libsquibcore' >/dev/null; then
 	die "host-dlopen links libsquibcore"
 fi
 
