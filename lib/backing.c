@@ -247,6 +247,20 @@ static squib_status_t populate_caller_mapping(uint8_t *map, size_t len, uint32_t
 	return SQUIB_OK;
 }
 
+/* The library's own descriptor of a FILE region's file: the caller may
+ * close theirs at once. */
+static squib_status_t dup_file(struct backing *backing, const struct backing_request *request)
+{
+	int err;
+
+	backing->fd = squib_host_dup(request->fd);
+	if (backing->fd >= 0)
+		return SQUIB_OK;
+	err = errno;
+	return squib_fail_errno(err, "cannot dup fd %d of the region at " SQUIB_GPA_FMT,
+				request->fd, request->base);
+}
+
 static squib_status_t adopt_caller_mapping(struct backing *backing,
 					   const struct backing_request *request, uint8_t **host)
 {
@@ -255,14 +269,9 @@ static squib_status_t adopt_caller_mapping(struct backing *backing,
 	squib_status_t status;
 
 	if (request->flags & SQUIB_REGION_FILE) {
-		backing->fd = squib_host_dup(request->fd);
-		if (backing->fd < 0) {
-			int err = errno;
-
-			return squib_fail_errno(err,
-						"cannot dup fd %d of the region at " SQUIB_GPA_FMT,
-						request->fd, request->base);
-		}
+		status = dup_file(backing, request);
+		if (status != SQUIB_OK)
+			return status;
 	}
 	/* Populating first: it is the one step that leaves nothing to undo
 	 * (resident pages are not a change the caller can tell), and
@@ -431,13 +440,9 @@ static squib_status_t map_library_owned(struct backing *backing,
 		if (status != SQUIB_OK)
 			return status;
 	} else if (request->flags & SQUIB_REGION_FILE) {
-		backing->fd = squib_host_dup(request->fd);
-		if (backing->fd < 0) {
-			err = errno;
-			return squib_fail_errno(err,
-						"cannot dup fd %d of the region at " SQUIB_GPA_FMT,
-						request->fd, request->base);
-		}
+		status = dup_file(backing, request);
+		if (status != SQUIB_OK)
+			return status;
 	}
 	if (!mapped_in_one_piece(request->flags) &&
 	    squib_host_map_fixed(map, (size_t)map_len, prot, flags, backing->fd,
