@@ -53,11 +53,32 @@ static bool proc_lines(const char *path, bool (*on_line)(const char *line, void 
 #endif
 
 #if PLATFORM_HAS_HUGETLB
+/* An unsigned number at *at in base, which moves past it; false for none. */
+static bool parse_u64(const char **at, int base, uint64_t *value)
+{
+	char *end;
+	unsigned long long parsed;
+
+	errno = 0;
+	parsed = strtoull(*at, &end, base);
+	if (end == *at || errno != 0)
+		return false;
+	*at = end;
+	*value = (uint64_t)parsed;
+	return true;
+}
+
 static bool find_huge_page_size(const char *line, void *ctx)
 {
+	static const char key[] = "Hugepagesize:";
 	uint64_t *kib = ctx;
 
-	return sscanf(line, "Hugepagesize: %" SCNu64 " kB", kib) != 1;
+	if (strncmp(line, key, sizeof(key) - 1) != 0)
+		return true;
+	line += sizeof(key) - 1;
+	if (!parse_u64(&line, 10, kib))
+		*kib = 0;
+	return false;
 }
 
 /* Read each time it is needed (only for HUGETLB): the library keeps no
@@ -128,12 +149,18 @@ struct range_flags {
 static bool collect_range_flags(const char *line, void *ctx)
 {
 	struct range_flags *range = ctx;
+	const char *at = line;
 	uint64_t start, end;
-	int used = 0;
 
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %n", &start, &end, &used) == 2 && used) {
-		range->inside = start < range->hi && end > range->lo;
-	} else if (range->inside && strncmp(line, "VmFlags:", 8) == 0) {
+	/* A mapping's first line: "start-end perms offset ...", in hex. */
+	if (parse_u64(&at, 16, &start) && *at == '-') {
+		at++;
+		if (parse_u64(&at, 16, &end) && *at == ' ') {
+			range->inside = start < range->hi && end > range->lo;
+			return true;
+		}
+	}
+	if (range->inside && strncmp(line, "VmFlags:", 8) == 0) {
 		range->common &= vm_flags_of(line + 8);
 		range->seen = true;
 	}
@@ -159,40 +186,62 @@ static uint32_t flags_already_on(const uint8_t *map, size_t len)
 }
 #endif
 
+/* The madvise() behind DONTDUMP and DONTFORK, and its undo, where the
+ * platform has them; the empty entry ends the list on every platform. */
+static const struct {
+	uint32_t flag;
+	int advice, undo;
+} flag_advice[] = {
+#if PLATFORM_HAS_DONTDUMP
+    {SQUIB_REGION_DONTDUMP, MADV_DONTDUMP, MADV_DODUMP},
+#endif
+#if PLATFORM_HAS_DONTFORK
+    {SQUIB_REGION_DONTFORK, MADV_DONTFORK, MADV_DOFORK},
+#endif
+    {0, 0, 0},
+};
+
+/* Takes back the UNDOABLE_FLAGS of `applied` from [map, map + len). */
+static void undo_flags(uint8_t *map, size_t len, uint32_t applied)
+{
+	for (size_t i = 0; flag_advice[i].flag; i++)
+		if (applied & flag_advice[i].flag)
+			squib_host_advise_undo(map, len, flag_advice[i].undo);
+	if (applied & SQUIB_REGION_LOCKED)
+		squib_host_unlock(map, len);
+}
+
 /* THP, DONTDUMP, DONTFORK and LOCKED on [map, map + len), but those of
  * `already` (which the range has). LOCKED goes first, being the one a limit
- * refuses. On failure what was applied is undone (the library's own mapping
- * goes away anyway; a caller's must be left as it was), and the message is
- * set. */
+ * refuses. On failure what was applied is undone (the library's own
+ * mapping goes away anyway; a caller's must be left as it was), and the
+ * message is set. */
 static squib_status_t apply_flags(uint8_t *map, size_t len, uint32_t flags, uint32_t already)
 {
-	uint32_t done = 0;
+	uint32_t wanted = flags & ~already, applied = 0;
 	int err;
 
-	flags &= ~already;
-	if (flags & SQUIB_REGION_LOCKED) {
+	if (wanted & SQUIB_REGION_LOCKED) {
 		if (squib_host_lock_on_fault(map, len) != 0) {
 			err = errno;
 			return squib_fail_errno(err,
 						"cannot lock %zu bytes at %p in memory (mlock2)",
 						len, (void *)map);
 		}
-		done |= SQUIB_REGION_LOCKED;
+		applied |= SQUIB_REGION_LOCKED;
 	}
-#if PLATFORM_HAS_DONTDUMP
-	if (flags & SQUIB_REGION_DONTDUMP) {
-		if (squib_host_advise(map, len, MADV_DONTDUMP) != 0)
-			goto failed;
-		done |= SQUIB_REGION_DONTDUMP;
+	for (size_t i = 0; flag_advice[i].flag; i++) {
+		if (!(wanted & flag_advice[i].flag))
+			continue;
+		if (squib_host_advise(map, len, flag_advice[i].advice) != 0) {
+			err = errno;
+			undo_flags(map, len, applied);
+			return squib_fail_errno(
+			    err, "cannot apply flags 0x%" PRIx32 " to %zu bytes at %p (madvise)",
+			    flags, len, (void *)map);
+		}
+		applied |= flag_advice[i].flag;
 	}
-#endif
-#if PLATFORM_HAS_DONTFORK
-	if (flags & SQUIB_REGION_DONTFORK) {
-		if (squib_host_advise(map, len, MADV_DONTFORK) != 0)
-			goto failed;
-		done |= SQUIB_REGION_DONTFORK;
-	}
-#endif
 #if PLATFORM_HAS_THP
 	/* A hint: a kernel without THP (EINVAL) or a refusal changes nothing
 	 * the region promises. */
@@ -200,20 +249,6 @@ static squib_status_t apply_flags(uint8_t *map, size_t len, uint32_t flags, uint
 		(void)squib_host_advise(map, len, MADV_HUGEPAGE);
 #endif
 	return SQUIB_OK;
-
-#if PLATFORM_HAS_DONTDUMP || PLATFORM_HAS_DONTFORK
-failed:
-	err = errno;
-#if PLATFORM_HAS_DONTDUMP
-	if (done & SQUIB_REGION_DONTDUMP)
-		squib_host_advise_undo(map, len, MADV_DODUMP);
-#endif
-	if (done & SQUIB_REGION_LOCKED)
-		squib_host_unlock(map, len);
-	return squib_fail_errno(err,
-				"cannot apply flags 0x%" PRIx32 " to %zu bytes at %p (madvise)",
-				flags, len, (void *)map);
-#endif
 }
 
 /* Touches every page, for PREFAULT where the kernel cannot populate. */
@@ -282,7 +317,7 @@ static squib_status_t adopt_caller_mapping(struct backing *backing,
 	if (status == SQUIB_OK)
 		status =
 		    apply_flags(map, len, request->flags,
-				request->flags & UNDOABLE_FLAGS ? flags_already_on(map, len) : 0);
+				(request->flags & UNDOABLE_FLAGS) ? flags_already_on(map, len) : 0);
 	if (status != SQUIB_OK)
 		return status; /* backing_create() closes the dup */
 	backing->map = map;
@@ -401,7 +436,8 @@ static squib_status_t map_space(struct backing *backing, const struct backing_re
 	}
 	backing->reservation_len = (size_t)total;
 	(void)align_up((uint64_t)(uintptr_t)backing->reservation + guard, page, &inner);
-	*map = (uint8_t *)(uintptr_t)inner;
+	*map =
+	    (uint8_t *)backing->reservation + (inner - (uint64_t)(uintptr_t)backing->reservation);
 	if (in_one_piece && (install_guard(backing->reservation, (size_t)guard) != 0 ||
 			     install_guard(*map + map_len, (size_t)guard) != 0)) {
 		err = errno;
