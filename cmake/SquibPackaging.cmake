@@ -17,7 +17,9 @@ set(SQUIB_PUBLIC_HEADERS
 	include/squib/export.h
 	include/squib/mem.h
 	include/squib/prot.h
-	include/squib/range.h)
+	include/squib/range.h
+	include/squib/ring.h
+	include/squib/translate.h)
 
 # Exported as squib::core and squib::core_static, the names of the in-tree
 # aliases, so a project builds the same whether it vendors or finds us.

@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include <squib/access.h>
+#include <squib/backing.h>
+#include <squib/ring.h>
 
 #include "compiler.h"
 #include "error.h"
@@ -156,18 +158,6 @@ static inline bool translate_fast(const struct hint_index *index, uint64_t addr,
 		return false;
 	*host = hint->host + (addr - hint->base);
 	return true;
-}
-
-/* The index a fast read or write consults (see table.h). seq_cst, as in
- * access_begin(): a plain load on x86. */
-static inline const struct hint_index *read_index(const squib_mem_t *mem)
-{
-	return atomic_load_explicit(&mem->reads, memory_order_seq_cst);
-}
-
-static inline const struct hint_index *write_index(const squib_mem_t *mem)
-{
-	return atomic_load_explicit(&mem->writes, memory_order_seq_cst);
 }
 
 SQUIB_COLD static squib_status_t fail_out_of_range(uint64_t addr, uint64_t len)
@@ -343,3 +333,135 @@ DEFINE_TYPED_ACCESS(8, )
 DEFINE_TYPED_ACCESS(16, _le)
 DEFINE_TYPED_ACCESS(32, _le)
 DEFINE_TYPED_ACCESS(64, _le)
+
+/*
+ * Ring-index atomics (squib/ring.h): naturally aligned only, so that the
+ * host access is one atomic load or store with the named ordering (host
+ * addresses keep the guest address's alignment). The fast paths are those
+ * of the typed accesses; the slow ones redo the call from scratch.
+ */
+SQUIB_COLD static squib_status_t fail_unaligned(const char *caller, uint64_t addr, unsigned width)
+{
+	return squib_fail(SQUIB_E_INVALID_ARGUMENT,
+			  "%s: addr " SQUIB_GPA_FMT " is not aligned to its %u bytes", caller, addr,
+			  width);
+}
+
+static uint64_t load_acquire(const uint8_t *host, unsigned width)
+{
+	switch (width) {
+	case 2:
+		return LE16(
+		    __atomic_load_n((const uint16_t *)(const void *)host, __ATOMIC_ACQUIRE));
+	case 4:
+		return LE32(
+		    __atomic_load_n((const uint32_t *)(const void *)host, __ATOMIC_ACQUIRE));
+	default:
+		return LE64(
+		    __atomic_load_n((const uint64_t *)(const void *)host, __ATOMIC_ACQUIRE));
+	}
+}
+
+static void store_release(uint8_t *host, uint64_t value, unsigned width)
+{
+	switch (width) {
+	case 2:
+		__atomic_store_n((uint16_t *)(void *)host, LE16((uint16_t)value), __ATOMIC_RELEASE);
+		break;
+	case 4:
+		__atomic_store_n((uint32_t *)(void *)host, LE32((uint32_t)value), __ATOMIC_RELEASE);
+		break;
+	default:
+		__atomic_store_n((uint64_t *)(void *)host, LE64(value), __ATOMIC_RELEASE);
+	}
+}
+
+SQUIB_COLD static squib_status_t ring_load_slow(const squib_mem_t *mem, uint64_t addr,
+						uint64_t *value, unsigned width, const char *caller)
+{
+	struct access_guard guard;
+	uint8_t *host;
+	bool inside;
+
+	if (!mem || !value)
+		return fail_arguments(caller, mem, "out", width);
+	if (addr & (width - 1))
+		return fail_unaligned(caller, addr, width);
+	inside = translate(access_begin(mem, &guard), addr, width, &host);
+	if (inside)
+		*value = load_acquire(host, width);
+	access_end(mem, &guard);
+	return inside ? SQUIB_OK : fail_out_of_range(addr, width);
+}
+
+SQUIB_COLD static squib_status_t ring_store_slow(squib_mem_t *mem, uint64_t addr, uint64_t value,
+						 unsigned width, const char *caller)
+{
+	struct access_guard guard;
+	const struct region *region;
+	squib_status_t status = SQUIB_OK;
+
+	if (!mem)
+		return fail_arguments(caller, mem, "value", width);
+	if (addr & (width - 1))
+		return fail_unaligned(caller, addr, width);
+	region = table_find(access_begin(mem, &guard), addr, width);
+	if (!region)
+		status = fail_out_of_range(addr, width);
+	else if (region->flags & SQUIB_REGION_READONLY)
+		status = fail_read_only(addr, width, region->slot);
+	else
+		store_release(region->host + (addr - region->base), value, width);
+	access_end(mem, &guard);
+	return status;
+}
+
+#define DEFINE_RING_ATOMIC(bits)                                                                   \
+	squib_status_t squib_mem_load_u##bits##_acquire(const squib_mem_t *mem, squib_gpa_t addr,  \
+							uint##bits##_t *out)                       \
+	{                                                                                          \
+		struct squib_reader *reader = &squib_reader_self;                                  \
+		uint64_t seq, value;                                                               \
+		uint8_t *host;                                                                     \
+		squib_status_t status;                                                             \
+                                                                                                   \
+		if (SQUIB_LIKELY(mem && out && !(addr.raw & (bits / 8 - 1)) &&                     \
+				 reader_enter_fast(reader, &seq))) {                               \
+			if (SQUIB_LIKELY(                                                          \
+				translate_typed_fast(read_index(mem), addr.raw, &host))) {         \
+				value = load_acquire(host, bits / 8);                              \
+				reader_exit_fast(reader, seq);                                     \
+				*out = (uint##bits##_t)value;                                      \
+				return SQUIB_OK;                                                   \
+			}                                                                          \
+			reader_exit_fast(reader, seq);                                             \
+		}                                                                                  \
+		status = ring_load_slow(mem, addr.raw, out ? &value : NULL, bits / 8, __func__);   \
+		if (status == SQUIB_OK)                                                            \
+			*out = (uint##bits##_t)value;                                              \
+		return status;                                                                     \
+	}                                                                                          \
+                                                                                                   \
+	squib_status_t squib_mem_store_u##bits##_release(squib_mem_t *mem, squib_gpa_t addr,       \
+							 uint##bits##_t value)                     \
+	{                                                                                          \
+		struct squib_reader *reader = &squib_reader_self;                                  \
+		uint8_t *host;                                                                     \
+		uint64_t seq;                                                                      \
+                                                                                                   \
+		if (SQUIB_LIKELY(mem && !(addr.raw & (bits / 8 - 1)) &&                            \
+				 reader_enter_fast(reader, &seq))) {                               \
+			if (SQUIB_LIKELY(                                                          \
+				translate_typed_fast(write_index(mem), addr.raw, &host))) {        \
+				store_release(host, value, bits / 8);                              \
+				reader_exit_fast(reader, seq);                                     \
+				return SQUIB_OK;                                                   \
+			}                                                                          \
+			reader_exit_fast(reader, seq);                                             \
+		}                                                                                  \
+		return ring_store_slow(mem, addr.raw, value, bits / 8, __func__);                  \
+	}
+
+DEFINE_RING_ATOMIC(16)
+DEFINE_RING_ATOMIC(32)
+DEFINE_RING_ATOMIC(64)

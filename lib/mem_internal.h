@@ -75,6 +75,19 @@ static inline const struct table *access_begin(const squib_mem_t *mem, struct ac
 	return atomic_load_explicit(&mem->table, memory_order_seq_cst);
 }
 
+/* The index a fast read or write consults (see table.h), inside a section
+ * entered with reader_enter_fast(). seq_cst, as in access_begin(): a plain
+ * load on x86. */
+static inline const struct hint_index *read_index(const squib_mem_t *mem)
+{
+	return atomic_load_explicit(&mem->reads, memory_order_seq_cst);
+}
+
+static inline const struct hint_index *write_index(const squib_mem_t *mem)
+{
+	return atomic_load_explicit(&mem->writes, memory_order_seq_cst);
+}
+
 static inline void access_end(const squib_mem_t *mem, struct access_guard *guard)
 {
 	if (SQUIB_LIKELY(guard->reader))

@@ -16,6 +16,8 @@
 #include <squib/mem.h>
 #include <squib/prot.h>
 #include <squib/range.h>
+#include <squib/ring.h>
+#include <squib/translate.h>
 #include <squib/version.h>
 
 #endif /* SQUIB_CORE_H */

@@ -53,7 +53,17 @@
 	X(squib_mem_write_u32_le, "SQUIB_CORE_0.2")                                                \
 	X(squib_mem_write_u64_le, "SQUIB_CORE_0.2")                                                \
 	X(squib_mem_add_region_opts, "SQUIB_CORE_0.3")                                             \
-	X(squib_mem_discard, "SQUIB_CORE_0.3")
+	X(squib_mem_discard, "SQUIB_CORE_0.3")                                                     \
+	X(squib_mem_host_range, "SQUIB_CORE_0.3")                                                  \
+	X(squib_mem_translate, "SQUIB_CORE_0.3")                                                   \
+	X(squib_mem_pin, "SQUIB_CORE_0.3")                                                         \
+	X(squib_mem_unpin, "SQUIB_CORE_0.3")                                                       \
+	X(squib_mem_load_u16_acquire, "SQUIB_CORE_0.3")                                            \
+	X(squib_mem_load_u32_acquire, "SQUIB_CORE_0.3")                                            \
+	X(squib_mem_load_u64_acquire, "SQUIB_CORE_0.3")                                            \
+	X(squib_mem_store_u16_release, "SQUIB_CORE_0.3")                                           \
+	X(squib_mem_store_u32_release, "SQUIB_CORE_0.3")                                           \
+	X(squib_mem_store_u64_release, "SQUIB_CORE_0.3")
 
 /* Nodes that no name may resolve at unless the table puts it there, besides
  * the nodes of the table: SQUIB_CORE_0.1 never existed, and SQUIB_CORE_0.3
