@@ -629,6 +629,51 @@ START_TEST(test_remove_region)
 }
 END_TEST
 
+/* ---- squib_mem_pin ---- */
+
+struct pin_ctx {
+	struct iovec iov[2];
+	size_t used;
+	squib_pin_t *pin;
+};
+
+/* Not a pin: proves that a failed call leaves *pin alone. */
+static squib_pin_t *const pin_untouched = (squib_pin_t *)(uintptr_t)0x5a5a5a40;
+
+static squib_status_t op_pin(void *arg)
+{
+	struct pin_ctx *ctx = arg;
+	struct iovec before[2];
+	squib_status_t status;
+
+	memset(ctx->iov, 0x5a, sizeof(ctx->iov));
+	memcpy(before, ctx->iov, sizeof(before));
+	ctx->used = 77;
+	ctx->pin = pin_untouched;
+	status = squib_mem_pin(mem, SQUIB_GPA(0x10000), 4096, SQUIB_PROT_RW, ctx->iov, 2,
+			       &ctx->used, &ctx->pin);
+	if (status != SQUIB_OK) {
+		ck_assert_uint_eq(ctx->used, 77);
+		ck_assert_ptr_eq(ctx->pin, pin_untouched);
+		ck_assert_int_eq(memcmp(ctx->iov, before, sizeof(before)), 0);
+	}
+	return status;
+}
+
+START_TEST(test_pin)
+{
+	/* The pin's record is the one request; the region's memory is only
+	 * referenced. */
+	struct pin_ctx ctx;
+
+	ck_assert_uint_eq(sweep("squib_mem_pin", op_pin, &ctx), 1);
+	ck_assert_str_eq(last_kinds, "alloc");
+	ck_assert_uint_eq(ctx.used, 1);
+	ck_assert_uint_eq(ctx.iov[0].iov_len, 4096);
+	squib_mem_unpin(ctx.pin);
+}
+END_TEST
+
 START_TEST(test_remove_last_region)
 {
 	/* Down to an empty table, then add again: nothing was left behind. */
@@ -1621,6 +1666,7 @@ static Suite *sweeps_suite(void)
 	tcase_add_test(tc, test_add_region_from_bytes);
 	tcase_add_test(tc, test_add_region_larger_than_host);
 	tcase_add_test(tc, test_remove_region);
+	tcase_add_test(tc, test_pin);
 	tcase_add_test(tc, test_remove_last_region);
 	tcase_add_test(tc, test_remove_region_table_pinned);
 	tcase_add_test(tc, test_add_region_table_pinned);
