@@ -51,6 +51,12 @@
 #define INFO_CANARY 0x5a
 /* The harness's own mappings (host_addr) alive at once in one input. */
 #define MAX_CALLER_MAPS 8
+/* Pins alive at once in one input (squib_mem_pin). */
+#define MAX_PINS 8
+/* The iovec array of TRANSLATE and PIN: the largest iov_cap is 72, and
+ * the entries past the answer must stay untouched. */
+#define IOV_ARRAY 80
+#define USED_CANARY ((size_t)0xa5a5a5a5u)
 
 struct reader {
 	const uint8_t *data;
@@ -72,6 +78,32 @@ struct caller_map {
 	size_t len;
 };
 
+/* One iovec of a live pin: region id's bytes [offset, offset + len),
+ * at host. */
+struct pin_piece {
+	uint64_t id, offset, len;
+	uint8_t *host;
+};
+
+/* A pin the harness holds: unpinned by UNPIN, or at the end of the input
+ * (before squib_mem_free, or after it when keep is set). */
+struct live_pin {
+	squib_pin_t *pin;
+	uint32_t access;
+	bool keep;
+	uint64_t addr, len;
+	size_t count;
+	struct pin_piece pieces[MODEL_MAX_REGIONS];
+};
+
+/* The last bytes of a region removed (or of every region at
+ * squib_mem_free) while a pin holds it: what its iovecs still show. One
+ * per region, shared by all the pins on it, as the memory is. */
+struct ghost {
+	uint64_t id, size;
+	uint8_t *bytes;
+};
+
 struct fuzz {
 	squib_mem_t *mem;
 	struct model model;
@@ -83,6 +115,11 @@ struct fuzz {
 	char op_text[240];
 	struct caller_map callers[MAX_CALLER_MAPS];
 	size_t caller_count;
+	uint64_t next_id; /* the last model_region.id given */
+	struct live_pin pins[MAX_PINS];
+	size_t pin_count;
+	struct ghost *ghosts;
+	size_t ghost_count, ghost_cap;
 };
 
 /* Scratch buffers for the library and the model side; static so that an
@@ -564,6 +601,22 @@ static void fill(uint8_t *buf, size_t len, uint8_t seed)
 
 static bool run_op(struct fuzz *f);
 
+/* A new region of the model gets its id, and the host address get_region
+ * gives (which host_range, translate and pins are compared with). */
+static void adopt(struct fuzz *f, struct model_region *region)
+{
+	squib_region_info_t info = SQUIB_REGION_INFO_INIT;
+	int status = squib_mem_get_region(f->mem, region->slot, &info);
+
+	if (status != SQUIB_OK || !info.host_addr)
+		mismatch(f, "get_region of the new slot %" PRIu32 " gave %s, host_addr %p",
+			 region->slot, status_name(status), info.host_addr);
+	region->id = ++f->next_id;
+	region->host = info.host_addr;
+}
+
+static void pins_region_gone(struct fuzz *f, const struct model_region *region);
+
 static bool op_add(struct fuzz *f, bool from_bytes)
 {
 	uint32_t slot = take_slot(f), prot;
@@ -617,6 +670,7 @@ static bool op_add(struct fuzz *f, bool from_bytes)
 		 * the caller's buffer afterwards changes nothing. */
 		if (from_bytes)
 			memset(lib_buf, CANARY, (size_t)size);
+		adopt(f, &f->model.regions[f->model.count - 1]);
 		verify_region(f, &f->model.regions[f->model.count - 1]);
 	}
 	return true;
@@ -646,6 +700,7 @@ static bool op_remove(struct fuzz *f)
 	check_status(f, got, region ? SQUIB_OK : SQUIB_E_NOT_FOUND);
 	if (got == SQUIB_OK) {
 		remember_removed(f, region);
+		pins_region_gone(f, region);
 		(void)model_remove(&f->model, slot);
 	}
 	return true;
@@ -890,6 +945,9 @@ static void info_check(const struct fuzz *f, int got, const struct info_box *box
 			 region->slot, region->base, region->size, region->prot);
 	if (!info->host_addr)
 		mismatch(f, "info->host_addr is NULL");
+	if (region->host && info->host_addr != region->host)
+		mismatch(f, "info->host_addr is %p, it was %p after the add", info->host_addr,
+			 (void *)region->host);
 	/* host_addr is the host address of range.base: it holds the region's bytes. */
 	compare_bytes(f, "info->host_addr", info->host_addr, region->bytes, (size_t)region->size,
 		      region->base);
@@ -973,8 +1031,9 @@ static int foreach_cb(const squib_region_info_t *info, void *opaque)
 			 "], the model expects slot %" PRIu32 " [0x%016" PRIx64 " + %" PRIu64 "]",
 			 k, info->slot, info->range.base.raw, info->range.size, want->slot,
 			 want->base, want->size);
-	if (!info->host_addr)
-		mismatch(f, "foreach visit %zu: host_addr is NULL", k);
+	if (!info->host_addr || info->host_addr != want->host)
+		mismatch(f, "foreach visit %zu: host_addr is %p, it was %p after the add", k,
+			 info->host_addr, (void *)want->host);
 	info_check_0_3(f, info, want, "foreach's info");
 	if (!ctx->nested)
 		compare_bytes(f, "foreach host_addr", info->host_addr, want->bytes,
@@ -1386,6 +1445,7 @@ static bool op_add_opts(struct fuzz *f)
 			abort();
 		}
 		region = &f->model.regions[f->model.count - 1];
+		adopt(f, &f->model.regions[f->model.count - 1]);
 		/* Copied: scribbling over the caller's buffer changes nothing. */
 		if (bytes)
 			memset(lib_buf, CANARY, (size_t)size);
@@ -1429,6 +1489,440 @@ static bool op_discard(struct fuzz *f)
 	return true;
 }
 
+/* ---- host translation, pins, ring atomics (squib/translate.h, ring.h) ---- */
+
+static uint32_t take_access(struct fuzz *f)
+{
+	static const uint32_t table[ACCESS_MODES] = {
+	    [ACCESS_READ] = SQUIB_PROT_READ,
+	    [ACCESS_WRITE] = SQUIB_PROT_WRITE,
+	    [ACCESS_RW] = SQUIB_PROT_RW,
+	    [ACCESS_READ_AGAIN] = SQUIB_PROT_READ,
+	    [ACCESS_WRITE_AGAIN] = SQUIB_PROT_WRITE,
+	    [ACCESS_RW_AGAIN] = SQUIB_PROT_RW,
+	    [ACCESS_NONE] = 0,
+	    [ACCESS_EXEC] = SQUIB_PROT_EXEC,
+	    [ACCESS_READ_EXEC] = SQUIB_PROT_READ | SQUIB_PROT_EXEC,
+	    [ACCESS_HIGH] = SQUIB_PROT_READ | 0x80000000u,
+	};
+
+	return table[take_u8(&f->in) % ACCESS_MODES];
+}
+
+/* What a failed call must leave alone: never a real answer. */
+#define HOST_CANARY ((void *)&canary_buf[1])
+#define PIN_CANARY ((squib_pin_t *)(void *)&canary_buf[2])
+
+static bool op_host_range(struct fuzz *f)
+{
+	uint32_t access = take_access(f);
+	struct target t = take_target(f);
+	uint64_t addr = take_addr(f, t), len = take_len(f, t, addr);
+	bool host_null = take_u8(&f->in) % 8 == 0;
+	const struct model_region *where;
+	void *host = HOST_CANARY;
+	int want, got;
+
+	if (f->in.out)
+		return false;
+	describe(f, "host_range addr 0x%016" PRIx64 " len %" PRIu64 " access 0x%" PRIx32 "%s", addr,
+		 len, access, host_null ? " host NULL" : "");
+	want = model_host_range_status(&f->model, addr, len, access, host_null, &where);
+	got = squib_mem_host_range(f->mem, SQUIB_GPA(addr), (size_t)len, access,
+				   host_null ? NULL : &host);
+	check_status(f, got, want);
+	check_range_message(f, got, addr);
+	if (got != SQUIB_OK) {
+		if (host != HOST_CANARY)
+			mismatch(f, "a failed host_range (%s) wrote *host", status_name(got));
+		return true;
+	}
+	if (where) {
+		if (host != where->host + (addr - where->base))
+			mismatch(f,
+				 "host_range gave %p, slot %" PRIu32 "'s host address %p + %" PRIu64
+				 " is %p",
+				 host, where->slot, (void *)where->host, addr - where->base,
+				 (void *)(where->host + (addr - where->base)));
+		compare_bytes(f, "host_range's bytes", host, where->bytes + (addr - where->base),
+			      (size_t)len, addr);
+		return true;
+	}
+	/* len 0: "the host address of addr", in a region whose [base, base +
+	 * size] holds it (at the end of one and the base of the next, either). */
+	for (size_t i = 0; i < f->model.count; i++) {
+		const struct model_region *region = &f->model.regions[i];
+
+		if (addr >= region->base && addr - region->base <= region->size &&
+		    host == region->host + (addr - region->base))
+			return true;
+	}
+	mismatch(f, "the empty host_range gave %p, the host address of no region's 0x%016" PRIx64,
+		 host, addr);
+}
+
+/* The model's bytes behind a pin's iovec: the live region's, or the ghost
+ * of a region removed since. */
+static uint8_t *piece_bytes(const struct fuzz *f, const struct pin_piece *piece)
+{
+	for (size_t i = 0; i < f->model.count; i++)
+		if (f->model.regions[i].id == piece->id)
+			return f->model.regions[i].bytes + piece->offset;
+	for (size_t i = 0; i < f->ghost_count; i++)
+		if (f->ghosts[i].id == piece->id)
+			return f->ghosts[i].bytes + piece->offset;
+	fprintf(stderr, "fuzz_mem: a pin names region %" PRIu64 ", which the harness lost\n",
+		piece->id);
+	abort();
+}
+
+static bool pinned(const struct fuzz *f, uint64_t id)
+{
+	for (size_t i = 0; i < f->pin_count; i++)
+		for (size_t k = 0; k < f->pins[i].count; k++)
+			if (f->pins[i].pieces[k].id == id)
+				return true;
+	return false;
+}
+
+static bool ghost_of(const struct fuzz *f, uint64_t id)
+{
+	for (size_t i = 0; i < f->ghost_count; i++)
+		if (f->ghosts[i].id == id)
+			return true;
+	return false;
+}
+
+static void ghost_add(struct fuzz *f, const struct model_region *region)
+{
+	struct ghost *ghost;
+
+	if (ghost_of(f, region->id))
+		return;
+	if (f->ghost_count == f->ghost_cap) {
+		size_t cap = f->ghost_cap ? 2 * f->ghost_cap : 8;
+		struct ghost *more = realloc(f->ghosts, cap * sizeof(*more));
+
+		if (!more)
+			abort();
+		f->ghosts = more;
+		f->ghost_cap = cap;
+	}
+	ghost = &f->ghosts[f->ghost_count];
+	ghost->id = region->id;
+	ghost->size = region->size;
+	ghost->bytes = malloc(region->size ? (size_t)region->size : 1);
+	if (!ghost->bytes)
+		abort();
+	memcpy(ghost->bytes, region->bytes, (size_t)region->size);
+	f->ghost_count++;
+}
+
+/* A region leaves the model: pins on it keep its memory, and its bytes. */
+static void pins_region_gone(struct fuzz *f, const struct model_region *region)
+{
+	if (pinned(f, region->id))
+		ghost_add(f, region);
+}
+
+/* Ghosts no pin names any more. */
+static void ghost_gc(struct fuzz *f)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < f->ghost_count; i++) {
+		if (pinned(f, f->ghosts[i].id))
+			f->ghosts[kept++] = f->ghosts[i];
+		else
+			free(f->ghosts[i].bytes);
+	}
+	f->ghost_count = kept;
+}
+
+/* The bytes at a pin's iovecs against the model (or the ghosts). */
+static void pin_check(const struct fuzz *f, const struct live_pin *pin)
+{
+	for (size_t k = 0; k < pin->count; k++)
+		compare_bytes(f, "the bytes at a pin's iovec", pin->pieces[k].host,
+			      piece_bytes(f, &pin->pieces[k]), (size_t)pin->pieces[k].len,
+			      pin->addr);
+}
+
+/* Writes through a pin's iovecs (the model first, then the same bytes to
+ * the host memory), then reads the live regions back through the library. */
+static void pin_write(struct fuzz *f, const struct live_pin *pin, uint8_t seed)
+{
+	for (size_t k = 0; k < pin->count; k++) {
+		uint8_t *bytes = piece_bytes(f, &pin->pieces[k]);
+
+		fill(bytes, (size_t)pin->pieces[k].len, (uint8_t)(seed + k));
+		memcpy(pin->pieces[k].host, bytes, (size_t)pin->pieces[k].len);
+	}
+	for (size_t k = 0; k < pin->count; k++)
+		for (size_t i = 0; i < f->model.count; i++)
+			if (f->model.regions[i].id == pin->pieces[k].id)
+				verify_region(f, &f->model.regions[i]);
+}
+
+static void unpin_at(struct fuzz *f, size_t at)
+{
+	squib_mem_unpin(f->pins[at].pin);
+	memmove(&f->pins[at], &f->pins[at + 1], (f->pin_count - at - 1) * sizeof(f->pins[0]));
+	f->pin_count--;
+	ghost_gc(f);
+}
+
+static bool op_translate(struct fuzz *f, bool pin)
+{
+	static const size_t caps[CAP_INDEX + 1] = {0, 1, 2, 3, 4, 8, 64, 72};
+	static struct iovec iov[IOV_ARRAY], iov_before[IOV_ARRAY];
+	struct model_piece pieces[MODEL_MAX_REGIONS];
+	uint32_t access = take_access(f);
+	struct target t = take_target(f);
+	uint64_t addr = take_addr(f, t), len = take_len(f, t, addr);
+	uint8_t cap = take_u8(&f->in), seed = take_u8(&f->in);
+	unsigned nulls = cap & CAP_NULLS;
+	struct model_translate call = {
+	    .addr = addr,
+	    .len = len,
+	    .access = access,
+	    .iov_null = nulls == 0x38,
+	    .used_null = nulls == 0x30,
+	    .pin_null = pin && nulls == 0x28,
+	    .iov_cap = caps[cap & CAP_INDEX],
+	};
+	size_t used = USED_CANARY, count;
+	squib_pin_t *made = PIN_CANARY;
+	struct live_pin *live;
+	int want, got;
+
+	if (f->in.out)
+		return false;
+	describe(f,
+		 "%s addr 0x%016" PRIx64 " len %" PRIu64 " access 0x%" PRIx32 " iov_cap %" PRIu64
+		 "%s%s%s%s%s",
+		 pin ? "pin" : "translate", addr, len, access, call.iov_cap,
+		 call.iov_null ? " iov NULL" : "", call.used_null ? " iov_used NULL" : "",
+		 call.pin_null ? " pin NULL" : "", cap & CAP_WRITE ? " write" : "",
+		 pin && (cap & CAP_KEEP) ? " kept past free" : "");
+	want = model_translate(&f->model, &call, pieces, &count);
+	memset(iov, CANARY, sizeof(iov));
+	memcpy(iov_before, iov, sizeof(iov));
+	if (pin)
+		got = squib_mem_pin(f->mem, SQUIB_GPA(addr), (size_t)len, access,
+				    call.iov_null ? NULL : iov, (size_t)call.iov_cap,
+				    call.used_null ? NULL : &used, call.pin_null ? NULL : &made);
+	else
+		got = squib_mem_translate(f->mem, SQUIB_GPA(addr), (size_t)len, access,
+					  call.iov_null ? NULL : iov, (size_t)call.iov_cap,
+					  call.used_null ? NULL : &used);
+	check_status(f, got, want);
+	check_range_message(f, got, addr);
+	if (got != SQUIB_OK) {
+		/* "All or nothing: on failure *iov_used and iov[] are not
+		 * written"; "On failure *pin is not written." */
+		if (memcmp(iov, iov_before, sizeof(iov)) != 0 || used != USED_CANARY ||
+		    made != PIN_CANARY)
+			mismatch(f, "a failed %s (%s) wrote iov[], *iov_used or *pin",
+				 pin ? "pin" : "translate", status_name(got));
+		return true;
+	}
+	if (used != count)
+		mismatch(f, "*iov_used is %zu, the model splits into %zu", used, count);
+	for (size_t i = 0; i < count; i++) {
+		const struct model_region *region = pieces[i].region;
+		uint8_t *host = region->host + pieces[i].offset;
+
+		if (iov[i].iov_base != host || iov[i].iov_len != pieces[i].len)
+			mismatch(f,
+				 "iov[%zu] is {%p, %zu}, the model {%p, %" PRIu64 "} (slot %" PRIu32
+				 " + %" PRIu64 ")",
+				 i, iov[i].iov_base, iov[i].iov_len, (void *)host, pieces[i].len,
+				 region->slot, pieces[i].offset);
+		compare_bytes(f, "the bytes at an iovec", host, region->bytes + pieces[i].offset,
+			      (size_t)pieces[i].len, region->base + pieces[i].offset);
+	}
+	if (memcmp(iov + count, iov_before + count, sizeof(iov) - count * sizeof(iov[0])) != 0)
+		mismatch(f, "%s wrote iov[] past *iov_used %zu", pin ? "pin" : "translate", count);
+	if (pin && !made)
+		mismatch(f, "squib_mem_pin gave a NULL pin");
+	if (!pin) {
+		if ((cap & CAP_WRITE) && (access & SQUIB_PROT_WRITE)) {
+			/* Writes through the iovecs show in squib_mem_read. */
+			for (size_t i = 0; i < count; i++) {
+				uint8_t *bytes = pieces[i].region->bytes + pieces[i].offset;
+
+				fill(bytes, (size_t)pieces[i].len, (uint8_t)(seed + i));
+				memcpy(iov[i].iov_base, bytes, (size_t)pieces[i].len);
+			}
+			for (size_t i = 0; i < count; i++)
+				verify_region(f, pieces[i].region);
+		}
+		return true;
+	}
+	if (f->pin_count == MAX_PINS) {
+		/* The set is full: this one ends at once. */
+		squib_mem_unpin(made);
+		return true;
+	}
+	live = &f->pins[f->pin_count++];
+	live->pin = made;
+	live->access = access;
+	live->keep = cap & CAP_KEEP;
+	live->addr = addr;
+	live->len = len;
+	live->count = count;
+	for (size_t i = 0; i < count; i++)
+		live->pieces[i] = (struct pin_piece){
+		    .id = pieces[i].region->id,
+		    .offset = pieces[i].offset,
+		    .len = pieces[i].len,
+		    .host = iov[i].iov_base,
+		};
+	if ((cap & CAP_WRITE) && (access & SQUIB_PROT_WRITE))
+		pin_write(f, live, seed);
+	return true;
+}
+
+static bool op_unpin(struct fuzz *f)
+{
+	uint8_t index = take_u8(&f->in);
+	size_t at;
+
+	if (f->in.out)
+		return false;
+	if (f->pin_count == 0) {
+		describe(f, "unpin NULL\n");
+		squib_mem_unpin(NULL);
+		return true;
+	}
+	at = index % f->pin_count;
+	describe(f, "unpin pin %zu of %zu (addr 0x%016" PRIx64 " len %" PRIu64 ")\n", at,
+		 f->pin_count, f->pins[at].addr, f->pins[at].len);
+	pin_check(f, &f->pins[at]);
+	unpin_at(f, at);
+	return true;
+}
+
+static bool op_pin_io(struct fuzz *f)
+{
+	uint8_t index = take_u8(&f->in), seed = take_u8(&f->in);
+	const struct live_pin *pin;
+
+	if (f->in.out)
+		return false;
+	if (f->pin_count == 0) {
+		describe(f, "pin_io (no pin)\n");
+		return true;
+	}
+	pin = &f->pins[index % f->pin_count];
+	describe(f, "pin_io pin %u of %zu (addr 0x%016" PRIx64 " len %" PRIu64 ")%s\n",
+		 index % (unsigned)f->pin_count, f->pin_count, pin->addr, pin->len,
+		 (seed & 1) && (pin->access & SQUIB_PROT_WRITE) ? " write" : "");
+	pin_check(f, pin);
+	if ((seed & 1) && (pin->access & SQUIB_PROT_WRITE)) {
+		pin_write(f, pin, seed);
+		pin_check(f, pin);
+	}
+	return true;
+}
+
+/* At the end of the input: the pins not kept end before squib_mem_free;
+ * the kept ones hold the last bytes of every region they name. */
+static void pins_before_free(struct fuzz *f)
+{
+	for (size_t i = f->pin_count; i-- > 0;) {
+		pin_check(f, &f->pins[i]);
+		if (!f->pins[i].keep)
+			unpin_at(f, i);
+	}
+	for (size_t i = 0; i < f->model.count; i++)
+		pins_region_gone(f, &f->model.regions[i]);
+}
+
+/* After squib_mem_free: "unpinning after squib_mem_free is valid", and the
+ * memory stays mapped until then. */
+static void pins_after_free(struct fuzz *f)
+{
+	while (f->pin_count > 0) {
+		pin_check(f, &f->pins[f->pin_count - 1]);
+		unpin_at(f, f->pin_count - 1);
+	}
+	free(f->ghosts);
+	f->ghosts = NULL;
+	f->ghost_count = f->ghost_cap = 0;
+}
+
+static bool op_ring(struct fuzz *f)
+{
+	unsigned kind = take_u8(&f->in) % RING_MODES;
+	struct target t = take_target(f);
+	uint64_t addr = take_addr(f, t);
+	uint8_t flags = take_u8(&f->in);
+	uint64_t value = take_u64(&f->in), expected = 0;
+	unsigned width = 2u << (kind % 3);
+	bool store = kind >= RING_STORE_16, out_null = !store && flags % 8 == 0;
+	const struct model_region *where;
+	uint16_t v16 = (uint16_t)canary_value(2);
+	uint32_t v32 = (uint32_t)canary_value(4);
+	uint64_t v64 = canary_value(8);
+	int want, got;
+
+	if (f->in.out)
+		return false;
+	if (store)
+		describe(f, "store_u%u_release addr 0x%016" PRIx64 " value 0x%" PRIx64, width * 8,
+			 addr, value);
+	else
+		describe(f, "load_u%u_acquire addr 0x%016" PRIx64 "%s", width * 8, addr,
+			 out_null ? " out NULL" : "");
+	want = model_ring_status(&f->model, addr, width, store, out_null, &where);
+	switch (kind) {
+	case RING_LOAD_16:
+		got = squib_mem_load_u16_acquire(f->mem, SQUIB_GPA(addr), out_null ? NULL : &v16);
+		value = v16;
+		break;
+	case RING_LOAD_32:
+		got = squib_mem_load_u32_acquire(f->mem, SQUIB_GPA(addr), out_null ? NULL : &v32);
+		value = v32;
+		break;
+	case RING_LOAD_64:
+		got = squib_mem_load_u64_acquire(f->mem, SQUIB_GPA(addr), out_null ? NULL : &v64);
+		value = v64;
+		break;
+	case RING_STORE_16:
+		got = squib_mem_store_u16_release(f->mem, SQUIB_GPA(addr), (uint16_t)value);
+		break;
+	case RING_STORE_32:
+		got = squib_mem_store_u32_release(f->mem, SQUIB_GPA(addr), (uint32_t)value);
+		break;
+	default:
+		got = squib_mem_store_u64_release(f->mem, SQUIB_GPA(addr), value);
+		break;
+	}
+	check_status(f, got, want);
+	check_range_message(f, got, addr);
+	if (store) {
+		/* Little-endian in guest memory. */
+		if (got == SQUIB_OK)
+			for (unsigned i = 0; i < width; i++)
+				where->bytes[addr - where->base + i] = (uint8_t)(value >> (8 * i));
+		verify_near(f, addr, width);
+		return true;
+	}
+	if (got != SQUIB_OK) {
+		expected = canary_value(width); /* "A failed call writes nothing." */
+	} else {
+		for (unsigned i = width; i-- > 0;)
+			expected = expected << 8 | where->bytes[addr - where->base + i];
+	}
+	if (value != expected)
+		mismatch(f,
+			 "load_u%u_acquire (%s) gave 0x%" PRIx64 ", the model expects 0x%" PRIx64,
+			 width * 8, status_name(got), value, expected);
+	return true;
+}
+
 static int probe_cb(const squib_region_info_t *info, void *ctx)
 {
 	(void)info;
@@ -1445,6 +1939,10 @@ static bool op_probe(struct fuzz *f)
 	squib_region_opts_t opts = SQUIB_REGION_OPTS_INIT;
 	uint8_t buf[8];
 	uint32_t value = 0xa5a5a5a5u;
+	struct iovec iov = {.iov_base = HOST_CANARY, .iov_len = 7}, iov_before = iov;
+	size_t used = USED_CANARY;
+	void *host = HOST_CANARY;
+	squib_pin_t *pin = PIN_CANARY;
 	int got;
 
 	if (f->in.out)
@@ -1497,13 +1995,36 @@ static bool op_probe(struct fuzz *f)
 	case PROBE_DISCARD_NULL_MEM:
 		got = squib_mem_discard(NULL, SQUIB_GPA(0x1000), 4096);
 		break;
+	case PROBE_HOST_RANGE_NULL_MEM:
+		got = squib_mem_host_range(NULL, SQUIB_GPA(0x1000), 8, SQUIB_PROT_READ, &host);
+		break;
+	case PROBE_TRANSLATE_NULL_MEM:
+		got =
+		    squib_mem_translate(NULL, SQUIB_GPA(0x1000), 8, SQUIB_PROT_RW, &iov, 1, &used);
+		break;
+	case PROBE_PIN_NULL_MEM:
+		got = squib_mem_pin(NULL, SQUIB_GPA(0x1000), 8, SQUIB_PROT_READ, &iov, 1, &used,
+				    &pin);
+		break;
+	case PROBE_LOAD_NULL_MEM:
+		got = squib_mem_load_u32_acquire(NULL, SQUIB_GPA(0x1000), &value);
+		break;
+	case PROBE_STORE_NULL_MEM:
+		got = squib_mem_store_u16_release(NULL, SQUIB_GPA(0x1000), 1);
+		break;
+	case PROBE_UNPIN_NULL:
+		squib_mem_unpin(NULL); /* "NULL is a no-op" */
+		got = SQUIB_E_INVALID_ARGUMENT;
+		break;
 	default:
 		got = squib_mem_new(NULL);
 		break;
 	}
 	check_status(f, got, SQUIB_E_INVALID_ARGUMENT);
 	if (canary_end(buf, 0, sizeof(buf)) != sizeof(buf) || value != 0xa5a5a5a5u ||
-	    memcmp(&info, &info_before, sizeof(info)) != 0)
+	    memcmp(&info, &info_before, sizeof(info)) != 0 ||
+	    memcmp(&iov, &iov_before, sizeof(iov)) != 0 || used != USED_CANARY ||
+	    host != HOST_CANARY || pin != PIN_CANARY)
 		mismatch(f, "a NULL-argument call wrote an out-parameter");
 	return true;
 }
@@ -1562,8 +2083,26 @@ static bool run_op(struct fuzz *f)
 	case OP_ADD_OPTS:
 		ran = op_add_opts(f);
 		break;
-	default:
+	case OP_DISCARD:
 		ran = op_discard(f);
+		break;
+	case OP_HOST_RANGE:
+		ran = op_host_range(f);
+		break;
+	case OP_TRANSLATE:
+		ran = op_translate(f, false);
+		break;
+	case OP_PIN:
+		ran = op_translate(f, true);
+		break;
+	case OP_UNPIN:
+		ran = op_unpin(f);
+		break;
+	case OP_PIN_IO:
+		ran = op_pin_io(f);
+		break;
+	default:
+		ran = op_ring(f);
 		break;
 	}
 	if (ran)
@@ -1644,8 +2183,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (f->in.left > 0 && run_op(f))
 		;
 	snprintf(f->op_text, sizeof(f->op_text), "(end of input)");
+	pins_before_free(f);
 	verify_all(f);
 	squib_mem_free(f->mem);
+	snprintf(f->op_text, sizeof(f->op_text), "(end of input, after squib_mem_free)");
+	pins_after_free(f);
 	/* The library never unmaps a caller's mapping; the handle is gone. */
 	for (size_t i = 0; i < f->caller_count; i++)
 		(void)munmap(f->callers[i].addr, f->callers[i].len);

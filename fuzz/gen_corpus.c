@@ -348,6 +348,68 @@ static void discard_at(struct enc *e, uint64_t addr, uint64_t len, unsigned alig
 	len_exact(e, len);
 }
 
+/* HOST_RANGE; access is an ACCESS_ mode. */
+static void host_range(struct enc *e, unsigned access, uint64_t addr, uint64_t len, bool host_null)
+{
+	put8(e, OP_HOST_RANGE);
+	put8(e, access);
+	addr_raw(e, addr);
+	len_exact(e, len);
+	put8(e, host_null ? 0 : 1);
+}
+
+/* TRANSLATE (pin false) or PIN; cap holds the CAP_ bits of ops.h. */
+static void translate(struct enc *e, bool pin, unsigned access, uint64_t addr, uint64_t len,
+		      unsigned cap, unsigned seed)
+{
+	put8(e, pin ? OP_PIN : OP_TRANSLATE);
+	put8(e, access);
+	addr_raw(e, addr);
+	len_exact(e, len);
+	put8(e, cap);
+	put8(e, seed);
+}
+
+/* The CAP_INDEX of an iov_cap: 0, 1, 2, 3, 4, 8, 64, 72. */
+static unsigned cap_of(unsigned iov_cap)
+{
+	static const unsigned caps[] = {0, 1, 2, 3, 4, 8, 64, 72};
+
+	for (unsigned i = 0; i < 8; i++)
+		if (caps[i] == iov_cap)
+			return i;
+	fail("iov_cap", iov_cap);
+	return 0;
+}
+
+#define CAP_IOV_NULL 0x38u
+#define CAP_USED_NULL 0x30u
+#define CAP_PIN_NULL 0x28u
+
+static void unpin(struct enc *e, unsigned index)
+{
+	put8(e, OP_UNPIN);
+	put8(e, index);
+}
+
+/* seed & 1: write through the pin's iovecs (a WRITE pin). */
+static void pin_io(struct enc *e, unsigned index, unsigned seed)
+{
+	put8(e, OP_PIN_IO);
+	put8(e, index);
+	put8(e, seed);
+}
+
+/* RING; kind is a RING_ mode. */
+static void ring(struct enc *e, unsigned kind, uint64_t addr, bool out_null, uint64_t value)
+{
+	put8(e, OP_RING);
+	put8(e, kind);
+	addr_raw(e, addr);
+	put8(e, out_null ? 0 : 1);
+	put64(e, value);
+}
+
 /* ---- the seeds: one per contract rule -------------------------------------- */
 
 /* The seed's slice_guest_memory_round_trips_typed_writes, and every width. */
@@ -898,6 +960,203 @@ static void seed_empty_write_read_only(struct enc *e)
 	simple(e, OP_VERIFY);
 }
 
+/* squib_mem_host_range: one region, access bits, READ_ONLY, len 0, and
+ * the check order (INVALID_ARGUMENT, OUT_OF_RANGE, READ_ONLY). */
+static void seed_host_range(struct enc *e)
+{
+	add_bytes(e, 1, 0x10000, PAGE, 1, 31);
+	add_backed(e, 2, 0x10000 + PAGE, PAGE, BACKING_ANON, OFLAG_READONLY | OFLAG_BYTES, 32);
+	add_backed(e, 3, 0x20000, PAGE, BACKING_SHARED, OFLAG_BYTES, 33);
+	host_range(e, ACCESS_READ, 0x10000, 16, false);
+	host_range(e, ACCESS_RW, 0x10010, PAGE - 0x10, false);	   /* to the end exactly */
+	host_range(e, ACCESS_RW, 0x10010, PAGE - 0xf, false);	   /* one past: OUT_OF_RANGE */
+	host_range(e, ACCESS_READ, 0x10000 + PAGE - 8, 16, false); /* across two regions */
+	host_range(e, ACCESS_READ, 0x10000 + PAGE + 8, 8, false);  /* a ROM for reading */
+	host_range(e, ACCESS_WRITE, 0x10000 + PAGE + 8, 8, false); /* READ_ONLY */
+	host_range(e, ACCESS_RW, 0x10000 + PAGE, PAGE, false);	   /* READ_ONLY */
+	host_range(e, ACCESS_WRITE, 0x20000, PAGE, false);
+	host_range(e, ACCESS_READ, 0x10000, 0, false);		  /* len 0 at the base */
+	host_range(e, ACCESS_READ, 0x20000 + PAGE, 0, false);	  /* len 0 at the end */
+	host_range(e, ACCESS_READ, 0x20000 + PAGE + 1, 0, false); /* past it */
+	host_range(e, ACCESS_NONE, 0x10000, 8, false);
+	host_range(e, ACCESS_EXEC, 0x10000, 8, false);
+	host_range(e, ACCESS_READ_EXEC, 0x10000, 8, false);
+	host_range(e, ACCESS_HIGH, 0x10000, 8, false);
+	host_range(e, ACCESS_READ, 0x10000, 8, true);	/* host NULL */
+	host_range(e, ACCESS_NONE, 0x900000, 8, false); /* INVALID before OUT_OF_RANGE */
+	host_range(e, ACCESS_WRITE, 0x10000 + PAGE, PAGE + 1, false); /* OUT_OF_RANGE first */
+	host_range(e, ACCESS_READ, 0x10000, UINT64_MAX, false);	      /* the end overflows */
+	host_range(e, ACCESS_READ, UINT64_MAX, 1, false);
+	write_at(e, 0x10020, 16, false, 34);
+	host_range(e, ACCESS_READ, 0x10018, 32, false); /* the write shows */
+	probe(e, PROBE_HOST_RANGE_NULL_MEM);
+}
+
+/* squib_mem_translate: the split over GPA-adjacent regions, iov_cap,
+ * holes, READ_ONLY, len 0, and the order INVALID_ARGUMENT, OUT_OF_RANGE,
+ * READ_ONLY, NO_SPACE; writes through the iovecs show in reads. */
+static void seed_translate(struct enc *e)
+{
+	add(e, 1, 0x100000, PAGE, RW);
+	add_backed(e, 2, 0x100000 + PAGE, PAGE, BACKING_SHARED, OFLAG_BYTES, 41);
+	add_backed(e, 3, 0x100000 + 2 * PAGE, PAGE, BACKING_ANON, OFLAG_READONLY | OFLAG_BYTES, 42);
+	/* a hole of a page, then one more */
+	add_bytes(e, 4, 0x100000 + 4 * PAGE, 0x100, 1, 43);
+	translate(e, false, ACCESS_READ, 0x100010, 0x20, cap_of(1), 0);
+	translate(e, false, ACCESS_RW, 0x100000 + PAGE - 8, 16, cap_of(1), 0); /* NO_SPACE */
+	translate(e, false, ACCESS_RW, 0x100000 + PAGE - 8, 16, cap_of(2) | CAP_WRITE, 44);
+	read_at(e, 0x100000 + PAGE - 8, 8, false);
+	read_at(e, 0x100000 + PAGE, 8, false);
+	translate(e, false, ACCESS_READ, 0x100800, 2 * PAGE, cap_of(3), 0);
+	translate(e, false, ACCESS_READ, 0x100800, 2 * PAGE, cap_of(2), 0); /* NO_SPACE */
+	translate(e, false, ACCESS_READ, 0x100000, 3 * PAGE, cap_of(72), 0);
+	translate(e, false, ACCESS_WRITE, 0x100800, 2 * PAGE, cap_of(3), 0); /* READ_ONLY */
+	translate(e, false, ACCESS_WRITE, 0x100800, 2 * PAGE, cap_of(1), 0); /* before NO_SPACE */
+	translate(e, false, ACCESS_READ, 0x100000, 3 * PAGE + 1, cap_of(8), 0);	 /* a hole */
+	translate(e, false, ACCESS_WRITE, 0x100000, 3 * PAGE + 1, cap_of(8), 0); /* OOR first */
+	translate(e, false, ACCESS_READ, 0x100000 + 3 * PAGE, 4, cap_of(8), 0); /* unmapped start */
+	translate(e, false, ACCESS_READ, 0x100000 + 4 * PAGE, 0x100, cap_of(1) | CAP_WRITE, 45);
+	translate(e, false, ACCESS_RW, 0x100000 + 4 * PAGE, 0x100, cap_of(1) | CAP_WRITE, 45);
+	translate(e, false, ACCESS_RW, 0x100000 + 4 * PAGE, 0x101, cap_of(1), 0);
+	translate(e, false, ACCESS_READ, 0x100000, UINT64_MAX, cap_of(8), 0); /* overflow */
+	translate(e, false, ACCESS_READ, 0x100000, 0, CAP_IOV_NULL, 0);	      /* len 0, NULL, 0 */
+	translate(e, false, ACCESS_WRITE, 0x100000 + 3 * PAGE, 0, cap_of(0), 0);    /* at an end */
+	translate(e, false, ACCESS_READ, 0x100000 + 3 * PAGE + 1, 0, cap_of(4), 0); /* OOR */
+	translate(e, false, ACCESS_READ, 0x100000, 8, cap_of(0), 0);		    /* NO_SPACE */
+	translate(e, false, ACCESS_READ, 0x100000, 8, CAP_IOV_NULL, 0); /* cap 0: NO_SPACE */
+	translate(e, false, ACCESS_READ, 0x100000, 8, CAP_IOV_NULL | cap_of(1), 0); /* INVALID */
+	translate(e, false, ACCESS_READ, 0x100000, 8, CAP_USED_NULL | cap_of(1), 0);
+	translate(e, false, ACCESS_NONE, 0x900000, 8, cap_of(1), 0); /* INVALID before OOR */
+	translate(e, false, ACCESS_EXEC, 0x100000, 8, cap_of(1), 0);
+	translate(e, false, ACCESS_HIGH, 0x100000, 8, cap_of(1), 0);
+	/* Eight adjacent regions in one translation, then iov_cap one short. */
+	for (unsigned i = 0; i < 8; i++)
+		add(e, 10 + i, 0x200000 + 0x40 * i, 0x40, RW);
+	translate(e, false, ACCESS_RW, 0x200010, 0x1e0, cap_of(8) | CAP_WRITE, 46);
+	translate(e, false, ACCESS_RW, 0x200000, 0x200, cap_of(4), 0);
+	read_at(e, 0x200000, 0x40, false);
+	probe(e, PROBE_TRANSLATE_NULL_MEM);
+	simple(e, OP_VERIFY);
+}
+
+/* Pins: translate plus a promise. A pinned region removed still shows
+ * its last bytes through the pin and takes writes, while the guest range
+ * is gone; pins end by UNPIN, before squib_mem_free, or after it. */
+static void seed_pins(struct enc *e)
+{
+	unpin(e, 0); /* none yet: squib_mem_unpin(NULL) */
+	pin_io(e, 0, 0);
+	add_bytes(e, 1, 0x100000, PAGE, 1, 51);
+	add_backed(e, 2, 0x100000 + PAGE, PAGE, BACKING_SHARED, OFLAG_BYTES, 52);
+	add_opts(e, 3, 0x200000, PAGE, RW, BACKING_FILE_MEMFD, 0, EXTRA_NONE,
+		 file_mode(1, FILE_FD_RDWR), 0, 53);
+	add_backed(e, 4, 0x300000, PAGE, BACKING_CALLER, 0, 54);
+	add_backed(e, 5, 0x400000, PAGE, BACKING_ANON, OFLAG_READONLY | OFLAG_BYTES, 55);
+	/* pin 0: across slots 1 and 2, for writing */
+	translate(e, true, ACCESS_RW, 0x100800, PAGE, cap_of(2) | CAP_WRITE, 56);
+	remove_slot(e, 2);
+	read_at(e, 0x100000 + PAGE, 8, false); /* gone for the guest */
+	write_at(e, 0x100000 + PAGE, 8, false, 57);
+	pin_io(e, 0, 0);		      /* the last bytes before the removal */
+	pin_io(e, 0, 59);		      /* and still writable */
+	add(e, 2, 0x100000 + PAGE, PAGE, RW); /* the same place again: new memory */
+	read_at(e, 0x100000 + PAGE, 16, false);
+	pin_io(e, 0, 61);
+	read_at(e, 0x100800, 16, false);
+	/* pin 1: a file region, kept past squib_mem_free; pin 2: the ROM,
+	 * for reading; pin 3: length 0; pin 4: the caller's mapping */
+	translate(e, true, ACCESS_WRITE, 0x200100, 0x100, cap_of(1) | CAP_WRITE | CAP_KEEP, 62);
+	translate(e, true, ACCESS_READ, 0x400000, PAGE, cap_of(1) | CAP_KEEP, 0);
+	translate(e, true, ACCESS_READ, 0x400000 + PAGE, 0, CAP_IOV_NULL, 0);
+	translate(e, true, ACCESS_RW, 0x300000, PAGE, cap_of(4), 0);
+	remove_slot(e, 3);
+	remove_slot(e, 4);
+	pin_io(e, 1, 63);
+	pin_io(e, 4, 65);
+	unpin(e, 4);
+	unpin(e, 0);
+	/* Refused: no pin is made. */
+	translate(e, true, ACCESS_WRITE, 0x400000, 8, cap_of(1), 0); /* READ_ONLY */
+	translate(e, true, ACCESS_READ, 0x900000, 8, cap_of(1), 0);  /* OUT_OF_RANGE */
+	translate(e, true, ACCESS_READ, 0x100000, 8, cap_of(0), 0);  /* NO_SPACE */
+	translate(e, true, ACCESS_READ, 0x100000, 8, CAP_PIN_NULL | cap_of(1), 0);
+	translate(e, true, ACCESS_READ, 0x100000, 8, CAP_USED_NULL | cap_of(1), 0);
+	translate(e, true, ACCESS_NONE, 0x100000, 8, cap_of(1), 0);
+	probe(e, PROBE_PIN_NULL_MEM);
+	probe(e, PROBE_UNPIN_NULL);
+	/* More than the harness keeps: the ninth ends at once. */
+	for (unsigned i = 0; i < 7; i++)
+		translate(e, true, ACCESS_READ, 0x100000 + 8 * i, 8,
+			  cap_of(1) | (i & 1 ? CAP_KEEP : 0), 0);
+	simple(e, OP_VERIFY);
+	remove_slot(e, 1); /* pinned by several, some kept past free */
+}
+
+/* The ring atomics: alignment, bounds as read, READ_ONLY for stores,
+ * little-endian values. */
+static void seed_ring(struct enc *e)
+{
+	add(e, 1, 0x1000, 0x100, RW);
+	add_backed(e, 2, 0x2000, PAGE, BACKING_ANON, OFLAG_READONLY | OFLAG_BYTES, 71);
+	add(e, 3, 0x1100, 0x100, RW); /* adjacent above slot 1 */
+	ring(e, RING_STORE_16, 0x1000, false, 0xbeef);
+	ring(e, RING_LOAD_16, 0x1000, false, 0);
+	read_typed(e, 2, 0x1000, false);
+	ring(e, RING_STORE_32, 0x1004, false, 0xdeadbeef);
+	ring(e, RING_LOAD_32, 0x1004, false, 0);
+	ring(e, RING_STORE_64, 0x1008, false, 0x0123456789abcdefu);
+	ring(e, RING_LOAD_64, 0x1008, false, 0);
+	read_at(e, 0x1000, 16, false);
+	write_typed(e, 8, 0x1010, 0xfedcba9876543210u);
+	ring(e, RING_LOAD_64, 0x1010, false, 0);
+	ring(e, RING_LOAD_16, 0x1012, false, 0);
+	ring(e, RING_LOAD_32, 0x1014, false, 0);
+	/* Unaligned: INVALID_ARGUMENT, also where the bytes are inside. */
+	ring(e, RING_LOAD_16, 0x1001, false, 0);
+	ring(e, RING_LOAD_32, 0x1002, false, 0);
+	ring(e, RING_LOAD_64, 0x1004, false, 0);
+	ring(e, RING_STORE_16, 0x1003, false, 1);
+	ring(e, RING_STORE_32, 0x1006, false, 1);
+	ring(e, RING_STORE_64, 0x100c, false, 1);
+	ring(e, RING_STORE_64, 0x900004, false, 1); /* unaligned beats out of range */
+	/* At the end of a region, across two, past everything. */
+	ring(e, RING_STORE_64, 0x10f8, false, 0x1122334455667788u);
+	ring(e, RING_LOAD_64, 0x10f8, false, 0);
+	ring(e, RING_LOAD_64, 0x1100, false, 0);
+	ring(e, RING_STORE_16, 0x11fe, false, 0x55aa);
+	ring(e, RING_LOAD_16, 0x1200, false, 0);
+	ring(e, RING_STORE_32, 0x1200, false, 1);
+	ring(e, RING_LOAD_64, UINT64_MAX - 7, false, 0);
+	ring(e, RING_STORE_16, UINT64_MAX - 1, false, 1);
+	/* The ROM: loads work, stores are READ_ONLY. */
+	ring(e, RING_LOAD_32, 0x2010, false, 0);
+	ring(e, RING_STORE_32, 0x2010, false, 1);
+	ring(e, RING_STORE_64, 0x2ff8, false, 1);
+	ring(e, RING_STORE_16, 0x2001, false, 1); /* INVALID before READ_ONLY */
+	ring(e, RING_LOAD_16, 0x1000, true, 0);	  /* out NULL */
+	ring(e, RING_LOAD_64, 0x900000, true, 0);
+	probe(e, PROBE_LOAD_NULL_MEM);
+	probe(e, PROBE_STORE_NULL_MEM);
+	simple(e, OP_VERIFY);
+}
+
+/* An empty host range succeeds where an empty access does, for WRITE
+ * too: on a read-only region it touches no byte (the contract's len 0
+ * rule; the empty write and the empty translation for writing succeed
+ * there). Also at the end of a writable region that a read-only one
+ * follows. */
+static void pending_empty_host_range_read_only(struct enc *e)
+{
+	add(e, 1, 0x1000, PAGE, RW);
+	add_backed(e, 2, 0x2000, PAGE, BACKING_ANON, OFLAG_READONLY | OFLAG_BYTES, 1);
+	translate(e, false, ACCESS_WRITE, 0x2800, 0, cap_of(0), 0); /* OK */
+	write_at(e, 0x2800, 0, false, 0);			    /* OK */
+	host_range(e, ACCESS_WRITE, 0x1800, 0, false);		    /* OK */
+	host_range(e, ACCESS_WRITE, 0x2000, 0, false); /* slot 1's end, slot 2's base */
+	host_range(e, ACCESS_RW, 0x2800, 0, false);    /* inside the read-only slot 2 */
+	host_range(e, ACCESS_WRITE, 0x3000, 0, false); /* slot 2's end */
+}
+
 struct seed {
 	const char *name;
 	void (*build)(struct enc *e);
@@ -926,12 +1185,16 @@ static const struct seed seeds[] = {
     {"seed-discard", seed_discard},
     {"seed-opts-refused", seed_opts_refused},
     {"regress-empty-write-read-only", seed_empty_write_read_only},
+    {"seed-host-range", seed_host_range},
+    {"seed-translate", seed_translate},
+    {"seed-pins", seed_pins},
+    {"seed-ring", seed_ring},
 };
 
 /* Reproducers of library bugs not fixed yet: they fail fuzz_replay until
  * the fix lands, then move to seeds[] (fuzz/README.md). */
 static const struct seed pending[] = {
-    {NULL, NULL}, /* none today */
+    {"pending-empty-host-range-read-only", pending_empty_host_range_read_only},
 };
 
 static char *path_of(const char *dir, const char *name)

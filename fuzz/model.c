@@ -288,6 +288,110 @@ squib_status_t model_discard_status(const struct model *model, uint64_t addr, ui
 	return status;
 }
 
+/* "access is SQUIB_PROT_READ, SQUIB_PROT_WRITE or both; any other bit, or
+ * none, is SQUIB_E_INVALID_ARGUMENT". */
+static bool access_invalid(uint32_t access)
+{
+	return access == 0 || (access & ~(MODEL_PROT_READ | MODEL_PROT_WRITE)) != 0;
+}
+
+squib_status_t model_host_range_status(const struct model *model, uint64_t addr, uint64_t len,
+				       uint32_t access, bool host_null,
+				       const struct model_region **where)
+{
+	squib_status_t status;
+
+	*where = NULL;
+	if (host_null || access_invalid(access))
+		return SQUIB_E_INVALID_ARGUMENT;
+	/* "[addr, addr + len) ... must lie inside ONE region (the rule of
+	 * squib_mem_read())"; "len 0 succeeds where an empty access does". */
+	status = model_access(model, addr, len, false, where);
+	if (status != SQUIB_OK)
+		return status;
+	/* "SQUIB_PROT_WRITE on any read-only region is SQUIB_E_READ_ONLY":
+	 * an empty range is on no region (*where is NULL). */
+	if ((access & MODEL_PROT_WRITE) && *where && ((*where)->flags & MODEL_READONLY)) {
+		*where = NULL;
+		return SQUIB_E_READ_ONLY;
+	}
+	return SQUIB_OK;
+}
+
+squib_status_t model_translate(const struct model *model, const struct model_translate *call,
+			       struct model_piece *pieces, size_t *count)
+{
+	const struct model_region *region = model_find(model, call->addr), *unused;
+	wide_t at = call->addr, stop = (wide_t)call->addr + call->len;
+	bool read_only = false;
+	size_t n = 0;
+
+	*count = 0;
+	/* "NULL mem or iov_used, a NULL iov with iov_cap > 0, or a bad
+	 * access"; for a pin, "also for a NULL pin". */
+	if (call->used_null || call->pin_null || (call->iov_null && call->iov_cap > 0) ||
+	    access_invalid(call->access))
+		return SQUIB_E_INVALID_ARGUMENT;
+	/* "len == 0 succeeds where 0.2's rule 4 says an empty access does
+	 * (*iov_used = 0, even with iov_cap 0)" */
+	if (call->len == 0)
+		return model_access(model, call->addr, 0, false, &unused);
+	/* "A hole, an overflow or an unmapped start is OUT_OF_RANGE": the
+	 * range is covered by regions each beginning where the last ended. */
+	if (stop > WIDE_U64_MAX || !region)
+		return SQUIB_E_OUT_OF_RANGE;
+	for (;;) {
+		wide_t end = region_end(region);
+
+		pieces[n].region = region;
+		pieces[n].offset = (uint64_t)(at - region->base);
+		pieces[n].len = (uint64_t)((stop < end ? stop : end) - at);
+		n++;
+		if (region->flags & MODEL_READONLY)
+			read_only = true;
+		if (stop <= end)
+			break;
+		at = end;
+		/* The region that begins exactly at the end (none begins at
+		 * 2^64: no region ends past UINT64_MAX). */
+		if (end > WIDE_U64_MAX)
+			return SQUIB_E_OUT_OF_RANGE;
+		region = model_find(model, (uint64_t)end);
+		if (!region || region->base != (uint64_t)end)
+			return SQUIB_E_OUT_OF_RANGE;
+	}
+	/* "WRITE touching any read-only region is READ_ONLY" */
+	if (read_only && (call->access & MODEL_PROT_WRITE))
+		return SQUIB_E_READ_ONLY;
+	/* "more than iov_cap regions are touched: NO_SPACE (checked last)" */
+	if (n > call->iov_cap)
+		return SQUIB_E_NO_SPACE;
+	*count = n;
+	return SQUIB_OK;
+}
+
+squib_status_t model_ring_status(const struct model *model, uint64_t addr, unsigned width,
+				 bool store, bool out_null, const struct model_region **where)
+{
+	squib_status_t status;
+
+	*where = NULL;
+	/* "INVALID_ARGUMENT for a NULL mem or out or an address that is not
+	 * a multiple of the value's size" */
+	if (out_null || addr % width != 0)
+		return SQUIB_E_INVALID_ARGUMENT;
+	/* "bounds-checked as squib_mem_read() (wholly inside ONE region)" */
+	status = model_access(model, addr, width, false, where);
+	if (status != SQUIB_OK)
+		return status;
+	/* "for the stores, SQUIB_E_READ_ONLY on a read-only region" */
+	if (store && ((*where)->flags & MODEL_READONLY)) {
+		*where = NULL;
+		return SQUIB_E_READ_ONLY;
+	}
+	return SQUIB_OK;
+}
+
 const struct model_region *model_find(const struct model *model, uint64_t addr)
 {
 	/* squib_range_contains: "base <= addr and addr - base < size". */

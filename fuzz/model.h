@@ -66,6 +66,11 @@ struct model_region {
 	/* MODEL_FILE_PRIVATE: the file's bytes at fd_offset, which no write
 	 * or discard may change; else NULL. */
 	uint8_t *file_bytes;
+	/* Set by the harness, not the model (0 and NULL here): a number no
+	 * other region of the input has, for pins to name the region by, and
+	 * info.host_addr as get_region gave it after the add. */
+	uint64_t id;
+	uint8_t *host;
 };
 
 struct model {
@@ -164,6 +169,55 @@ squib_status_t model_write_status(const struct model *model, uint64_t addr, uint
  */
 squib_status_t model_discard_status(const struct model *model, uint64_t addr, uint64_t len,
 				    uint64_t page, const struct model_region **where);
+
+/* squib_prot_t bits of an access (squib/prot.h). */
+#define MODEL_PROT_READ 1u
+#define MODEL_PROT_WRITE 2u
+
+/*
+ * The status of squib_mem_host_range(addr, len, access) (host_null: host
+ * is NULL), and on OK the region holding the bytes (NULL for len 0). Order
+ * as <squib/translate.h>: INVALID_ARGUMENT (NULL host, access not READ,
+ * WRITE or both), OUT_OF_RANGE (not inside ONE region, as a read), then
+ * READ_ONLY (WRITE on a read-only region; an empty range touches none).
+ */
+squib_status_t model_host_range_status(const struct model *model, uint64_t addr, uint64_t len,
+				       uint32_t access, bool host_null,
+				       const struct model_region **where);
+
+/* One iovec of a translation: region's bytes [offset, offset + len). */
+struct model_piece {
+	const struct model_region *region;
+	uint64_t offset, len;
+};
+
+/* A squib_mem_translate() or squib_mem_pin() call, in the contract's terms. */
+struct model_translate {
+	uint64_t addr, len;
+	uint32_t access;
+	bool iov_null, used_null, pin_null;
+	uint64_t iov_cap;
+};
+
+/*
+ * The status of that call, and on OK the split: *count pieces in address
+ * order, each region beginning where the one before ends. Order:
+ * INVALID_ARGUMENT, OUT_OF_RANGE (a start in no region, a hole, an
+ * overflowing end), READ_ONLY (WRITE touching a read-only region),
+ * NO_SPACE (more pieces than iov_cap). len 0: OK with no piece where an
+ * empty access succeeds. pieces has room for MODEL_MAX_REGIONS.
+ */
+squib_status_t model_translate(const struct model *model, const struct model_translate *call,
+			       struct model_piece *pieces, size_t *count);
+
+/*
+ * The status of a ring atomic of width bytes at addr (store: a
+ * store_*_release; out_null: a load's out is NULL), and on OK the region.
+ * INVALID_ARGUMENT (out NULL, addr % width), OUT_OF_RANGE (as a read),
+ * then READ_ONLY for a store.
+ */
+squib_status_t model_ring_status(const struct model *model, uint64_t addr, unsigned width,
+				 bool store, bool out_null, const struct model_region **where);
 
 /* Removes the region of slot: OK or NOT_FOUND. */
 squib_status_t model_remove(struct model *model, uint32_t slot);

@@ -31,6 +31,17 @@
  *                  see the BACKING_, OFLAG_, EXTRA_, FILE_ and SHAPE_ modes)
  *   DISCARD     := target u8:align addr len     (align & 1: addr rounded up
  *                  to a page, & 2: len rounded down to pages)
+ *   HOST_RANGE  := u8:access target addr len u8:flags
+ *                  (flags % 8 == 0: host is NULL)
+ *   TRANSLATE   := u8:access target addr len u8:cap u8:seed
+ *   PIN         := u8:access target addr len u8:cap u8:seed
+ *                  (cap: the CAP_ bits; squib_mem_pin keeps the pin in a
+ *                  set of at most 8, unpinned by UNPIN or at the end)
+ *   UNPIN       := u8:index                      (of a live pin; none: NULL)
+ *   PIN_IO      := u8:index u8:seed              (the pin's iovecs read, and
+ *                  written through if it was taken for WRITE and seed & 1)
+ *   RING        := u8:kind target addr u8:flags u64:value
+ *                  (kind % RING_MODES; flags % 8 == 0: out is NULL)
  *
  *   target      := u8: index (mod count) of a live region, in the order the
  *                  regions were added (removed ones drop out of the order)
@@ -60,6 +71,12 @@ enum fuzz_op {
 	OP_PROBE,
 	OP_ADD_OPTS,
 	OP_DISCARD,
+	OP_HOST_RANGE,
+	OP_TRANSLATE,
+	OP_PIN,
+	OP_UNPIN,
+	OP_PIN_IO,
+	OP_RING,
 	OP_COUNT_ALL /* number of operations */
 };
 
@@ -160,6 +177,12 @@ enum fuzz_probe {
 	PROBE_ADD_OPTS_NULL_MEM,
 	PROBE_ADD_OPTS_NULL_OPTS,
 	PROBE_DISCARD_NULL_MEM,
+	PROBE_HOST_RANGE_NULL_MEM,
+	PROBE_TRANSLATE_NULL_MEM,
+	PROBE_PIN_NULL_MEM,
+	PROBE_LOAD_NULL_MEM,
+	PROBE_STORE_NULL_MEM,
+	PROBE_UNPIN_NULL, /* squib_mem_unpin(NULL): a no-op */
 	PROBE_MODES
 };
 
@@ -225,6 +248,41 @@ enum fuzz_shape {
 					 backing needs them page-aligned (else
 					 base rounded down, size up, to pages) */
 	SHAPE_OPTS_NULL = 0xe0,	      /* all three bits: opts is NULL */
+};
+
+/* HOST_RANGE, TRANSLATE, PIN: u8 access % ACCESS_MODES */
+enum fuzz_access {
+	ACCESS_READ,
+	ACCESS_WRITE,
+	ACCESS_RW,
+	ACCESS_READ_AGAIN, /* valid ones twice as likely */
+	ACCESS_WRITE_AGAIN,
+	ACCESS_RW_AGAIN,
+	ACCESS_NONE,	  /* 0: INVALID_ARGUMENT */
+	ACCESS_EXEC,	  /* SQUIB_PROT_EXEC alone */
+	ACCESS_READ_EXEC, /* READ | EXEC */
+	ACCESS_HIGH,	  /* READ | 0x80000000 */
+	ACCESS_MODES
+};
+
+/* TRANSLATE and PIN: u8 cap, bits */
+enum fuzz_cap {
+	CAP_INDEX = 0x07, /* iov_cap: 0, 1, 2, 3, 4, 8, 64, 72 (of an array of 80) */
+	CAP_NULLS = 0x38, /* 0x38: iov NULL; 0x30: iov_used NULL; 0x28: pin NULL
+			     (PIN only); else none */
+	CAP_WRITE = 0x40, /* a WRITE translation: the iovecs are written through */
+	CAP_KEEP = 0x80,  /* PIN: kept past squib_mem_free at the end of the input */
+};
+
+/* RING: u8 kind % RING_MODES */
+enum fuzz_ring {
+	RING_LOAD_16,
+	RING_LOAD_32,
+	RING_LOAD_64,
+	RING_STORE_16,
+	RING_STORE_32,
+	RING_STORE_64,
+	RING_MODES
 };
 
 #endif /* SQUIB_FUZZ_OPS_H */
