@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include <squib/core.h>
+#include <sys/uio.h>
 
 #define KIB ((uint64_t)1024)
 #define MIB (1024 * KIB)
@@ -213,6 +214,48 @@ __attribute__((noinline)) static uint64_t read_lib(const squib_mem_t *mem, uint6
 
 		if (status != SQUIB_OK)
 			lib_failed(status, "squib_mem_read_u32_le", base + off[i]);
+		sum += value;
+	}
+	return sum;
+}
+
+/* A u32 read through the host pointer of squib_mem_host_range, as a
+ * device would read a descriptor it was given the memory of. */
+__attribute__((noinline)) static uint64_t host_range_lib(const squib_mem_t *mem, uint64_t base,
+							 const uint32_t *off, size_t n)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		void *host = NULL;
+		uint32_t value;
+		squib_status_t status = squib_mem_host_range(mem, SQUIB_GPA(base + off[i]),
+							     sizeof(value), SQUIB_PROT_READ, &host);
+
+		if (status != SQUIB_OK)
+			lib_failed(status, "squib_mem_host_range", base + off[i]);
+		memcpy(&value, host, sizeof(value));
+		sum += value;
+	}
+	return sum;
+}
+
+/* The same through squib_mem_translate's one iovec. */
+__attribute__((noinline)) static uint64_t translate_lib(const squib_mem_t *mem, uint64_t base,
+							const uint32_t *off, size_t n)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct iovec iov[2];
+		size_t used = 0;
+		uint32_t value;
+		squib_status_t status = squib_mem_translate(
+		    mem, SQUIB_GPA(base + off[i]), sizeof(value), SQUIB_PROT_READ, iov, 2, &used);
+
+		if (status != SQUIB_OK)
+			lib_failed(status, "squib_mem_translate", base + off[i]);
+		memcpy(&value, iov[0].iov_base, sizeof(value));
 		sum += value;
 	}
 	return sum;
@@ -671,6 +714,8 @@ enum job_kind {
 	JOB_BLOCK_RAW,
 	JOB_CHASE_LIB,
 	JOB_CHASE_RAW,
+	JOB_HOST_RANGE_LIB,
+	JOB_TRANSLATE_LIB,
 };
 
 struct job {
@@ -711,6 +756,10 @@ static uint64_t job_run(const struct job *j)
 		return chase_lib(j->mem, MAIN_BASE, j->off, j->n, chase_zero);
 	case JOB_CHASE_RAW:
 		return chase_raw(j->host, j->off, j->n, chase_zero);
+	case JOB_HOST_RANGE_LIB:
+		return host_range_lib(j->mem, MAIN_BASE, j->off, j->n);
+	case JOB_TRANSLATE_LIB:
+		return translate_lib(j->mem, MAIN_BASE, j->off, j->n);
 	}
 	abort();
 }
@@ -820,6 +869,34 @@ static void bench_u32(const struct fixture *fx)
 	add_result(wr);
 	measure_pair(cfg, &hot_l, &hot_r, "u32 read (hot)", &hot.lib, &hot.base);
 	add_result(hot);
+}
+
+/* Device-side translation of a u32, beside the u32 read it replaces. */
+static void bench_host_translation(const struct fixture *fx)
+{
+	const struct config *cfg = fx->cfg;
+	size_t n = cfg->reads;
+	struct job range_l = {.kind = JOB_HOST_RANGE_LIB, .mem = fx->one, .off = fx->off, .n = n};
+	struct job translate_l = {
+	    .kind = JOB_TRANSLATE_LIB, .mem = fx->one, .off = fx->off, .n = n};
+	struct job read_l = {.kind = JOB_READ_LIB, .mem = fx->one, .off = fx->off, .n = n};
+	struct result range = {.name = "host_range_u32",
+			       .label = "host_range + u32 load, random",
+			       .lib_label = "squib_mem_host_range, then a load",
+			       .base_label = "squib_mem_read_u32_le",
+			       .goal = GOAL_AT_MOST,
+			       .target = 1.2};
+	struct result translate = {.name = "translate_u32",
+				   .label = "translate (1 iovec) + u32 load, random",
+				   .lib_label = "squib_mem_translate, then a load",
+				   .base_label = "squib_mem_read_u32_le",
+				   .goal = GOAL_NONE};
+
+	fprintf(stderr, "device translation of %zu random u32 addresses:\n", n);
+	measure_pair(cfg, &range_l, &read_l, "host_range", &range.lib, &range.base);
+	add_result(range);
+	measure_pair(cfg, &translate_l, &read_l, "translate", &translate.lib, &translate.base);
+	add_result(translate);
 }
 
 static void bench_block(const struct fixture *fx, size_t len, const char *name, const char *label,
@@ -1183,6 +1260,7 @@ int main(int argc, char **argv)
 	fx.hot_off = random_offsets(2 * cfg.reads, cfg.hot_span, 4, 0x2545f4914f6cdd1du);
 
 	bench_u32(&fx);
+	bench_host_translation(&fx);
 	bench_block(&fx, block_len_small, "read_4k", "4 KiB read vs memcpy", GOAL_NONE);
 	bench_block(&fx, block_len_large, "read_64k", "64 KiB read vs memcpy", GOAL_AT_LEAST);
 	bench_many_regions(&fx);
