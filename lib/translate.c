@@ -57,6 +57,29 @@ SQUIB_COLD static squib_status_t fail_out_of_range(uint64_t addr, uint64_t len, 
 			  len, why);
 }
 
+/* The fast path of squib_mem_translate() and squib_mem_host_range(): the
+ * host address of [addr, addr + len) when its hint settles it (one region;
+ * for writing, from the write index, which holds no read-only region). */
+static inline bool translate_fast(const squib_mem_t *mem, uint64_t addr, uint64_t len,
+				  squib_prot_t access, uint8_t **host)
+{
+	struct squib_reader *reader = &squib_reader_self;
+	bool settled = false;
+	uint64_t seq;
+
+	if (SQUIB_LIKELY(reader_enter_fast(reader, &seq))) {
+		const struct hint_index *index =
+		    access & SQUIB_PROT_WRITE ? write_index(mem) : read_index(mem);
+		const struct hint *hint = index_hint(index, addr);
+
+		settled = hint_holds(hint, addr, len);
+		if (SQUIB_LIKELY(settled))
+			*host = hint->host + (addr - hint->base);
+		reader_exit_fast(reader, seq);
+	}
+	return settled;
+}
+
 /* The whole of squib_mem_host_range(), for what its fast path leaves. */
 SQUIB_COLD static squib_status_t host_range_slow(const squib_mem_t *mem, uint64_t addr, size_t len,
 						 squib_prot_t access, void **host)
@@ -85,26 +108,16 @@ SQUIB_COLD static squib_status_t host_range_slow(const squib_mem_t *mem, uint64_
 	return status;
 }
 
-/* A fast path as squib_mem_read()'s (lib/access.c): for writing, the write
- * index, which holds no read-only region. */
+/* A fast path as squib_mem_read()'s (lib/access.c). */
 squib_status_t squib_mem_host_range(const squib_mem_t *mem, squib_gpa_t addr, size_t len,
 				    squib_prot_t access, void **host)
 {
-	struct squib_reader *reader = &squib_reader_self;
-	uint64_t seq;
+	uint8_t *found;
 
 	if (SQUIB_LIKELY(mem && host && access && !(access & ~(squib_prot_t)SQUIB_PROT_RW) &&
-			 reader_enter_fast(reader, &seq))) {
-		const struct hint_index *index =
-		    access & SQUIB_PROT_WRITE ? write_index(mem) : read_index(mem);
-		const struct hint *hint = index_hint(index, addr.raw);
-
-		if (SQUIB_LIKELY(hint_holds(hint, addr.raw, len))) {
-			*host = hint->host + (addr.raw - hint->base);
-			reader_exit_fast(reader, seq);
-			return SQUIB_OK;
-		}
-		reader_exit_fast(reader, seq);
+			 translate_fast(mem, addr.raw, len, access, &found))) {
+		*host = found;
+		return SQUIB_OK;
 	}
 	return host_range_slow(mem, addr.raw, len, access, host);
 }
@@ -200,9 +213,17 @@ squib_status_t squib_mem_translate(const squib_mem_t *mem, squib_gpa_t addr, siz
 	const struct table *table;
 	size_t first = 0, count = 0;
 	squib_status_t status = check_iov_arguments(mem, iov, iov_cap, iov_used, access, __func__);
+	uint8_t *host;
 
 	if (status != SQUIB_OK)
 		return status;
+	/* One region, the common case, without the walk. */
+	if (SQUIB_LIKELY(len && iov_cap && translate_fast(mem, addr.raw, len, access, &host))) {
+		iov[0].iov_base = host;
+		iov[0].iov_len = len;
+		*iov_used = 1;
+		return SQUIB_OK;
+	}
 	table = access_begin(mem, &guard);
 	if (len == 0)
 		status = check_empty(table, addr.raw);
