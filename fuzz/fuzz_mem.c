@@ -9,7 +9,11 @@
  * Regions come from every backing of squib_mem_add_region_opts() (anonymous,
  * a library memfd, a memfd or a temporary file of the harness, private
  * file mappings, the harness's own mappings), read-only or not; discard
- * gives pages back. The harness closes every descriptor it opens before
+ * gives pages back. Host ranges, translations and pins are compared
+ * iovec by iovec with the regions' host addresses; pins outlive removals
+ * and squib_mem_free, and are all unpinned by the end of the input. The
+ * ring atomics are checked as typed accesses with alignment. The harness
+ * closes every descriptor it opens before
  * the operation ends and unmaps its mappings at the end of the input, and
  * checks at the end of each input that used a descriptor that the process
  * holds exactly as many as before: libFuzzer runs millions of inputs in
