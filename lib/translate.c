@@ -100,8 +100,8 @@ SQUIB_COLD static squib_status_t host_range_slow(const squib_mem_t *mem, uint64_
 		status = __builtin_add_overflow(addr, len, &end)
 			     ? fail_out_of_range(addr, len, "overflows the guest address space")
 			     : fail_out_of_range(addr, len, "is not inside one region");
-	else if ((access & SQUIB_PROT_WRITE) && (region->flags & SQUIB_REGION_READONLY))
-		status = fail_read_only(addr, len, region->slot);
+	else if (len && (access & SQUIB_PROT_WRITE) && (region->flags & SQUIB_REGION_READONLY))
+		status = fail_read_only(addr, len, region->slot); /* empty: nothing to write */
 	else
 		*host = region->host + (addr - region->base);
 	access_end(mem, &guard);
