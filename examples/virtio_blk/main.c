@@ -639,6 +639,19 @@ static bool remove_hi(struct driver *drv)
 
 	if (!check_ok(squib_mem_remove_region(drv->mem, HI_SLOT), "remove \"hi\""))
 		return false;
+	/* The library gives a small removed region's memory back within 32
+	 * changes (squib_mem_remove_region): make them, so that only the
+	 * device's pins keep "hi" mapped, and an I/O through a plain
+	 * translation would now land in unmapped memory. */
+	for (unsigned change = 0; change < 32; change += 2) {
+		squib_range_t scratch;
+
+		if (!check_ok(squib_range_init(&scratch, SQUIB_GPA(256 * MIB), 4096), "range") ||
+		    !check_ok(squib_mem_add_region(drv->mem, scratch, 9, SQUIB_PROT_RW),
+			      "add scratch") ||
+		    !check_ok(squib_mem_remove_region(drv->mem, 9), "remove scratch"))
+			return false;
+	}
 	s = squib_mem_read_u8(drv->mem, SQUIB_GPA(HI_BASE), &byte);
 	return check(s == SQUIB_E_OUT_OF_RANGE && squib_mem_region_count(drv->mem) == 2,
 		     "\"hi\" still reachable after its removal: %s", squib_strerror(s));
