@@ -132,7 +132,7 @@ static squib_status_t walk(const struct table *table, uint64_t addr, uint64_t le
 {
 	const struct region *region = table_search(table, addr), *regions = table->regions;
 	const struct region *read_only = NULL;
-	uint64_t end, covered;
+	uint64_t end;
 	size_t start, at;
 
 	if (__builtin_add_overflow(addr, len, &end))
@@ -144,7 +144,8 @@ static squib_status_t walk(const struct table *table, uint64_t addr, uint64_t le
 		region = &regions[at];
 		if (!read_only && (region->flags & SQUIB_REGION_READONLY))
 			read_only = region;
-		covered = region->base + region->size;
+		uint64_t covered = region->base + region->size;
+
 		if (end <= covered)
 			break;
 		if (at + 1 == table->count || regions[at + 1].base != covered)
@@ -248,10 +249,10 @@ squib_status_t squib_mem_pin(squib_mem_t *mem, squib_gpa_t addr, size_t len, squ
 	size_t first = 0, count = 0;
 	squib_status_t status = check_iov_arguments(mem, iov, iov_cap, iov_used, access, __func__);
 
-	if (status == SQUIB_OK && !pin)
-		status = squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: pin is NULL", __func__);
 	if (status != SQUIB_OK)
 		return status;
+	if (!pin)
+		return squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: pin is NULL", __func__);
 	table = access_begin(mem, &guard);
 	if (len == 0)
 		status = check_empty(table, addr.raw);
