@@ -21,57 +21,14 @@
 #include <unistd.h>
 
 #include "test_util.h"
+#include "test_host.h"
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
 
-static uint64_t page(void)
-{
-	long size = sysconf(_SC_PAGESIZE);
-
-	ck_assert_int_gt(size, 0);
-	return (uint64_t)size;
-}
-
 static uint64_t round_up(uint64_t value, uint64_t align)
 {
 	return (value + align - 1) & ~(align - 1);
-}
-
-/* A temporary file of size bytes, open O_RDWR, made in a fresh mkdtemp
- * directory and unlinked with it at once, so that nothing is left behind
- * however the test ends. With seed != 0 byte i of the file is
- * test_pattern_byte(seed, i); else the file is a hole (reads zeros). */
-static int temp_file(uint64_t size, uint64_t seed)
-{
-	const char *tmp = getenv("TMPDIR");
-	char dir[PATH_MAX], path[PATH_MAX + 8];
-	int fd;
-
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
-	ck_assert_int_lt(snprintf(dir, sizeof(dir), "%s/check_backing.XXXXXX", tmp),
-			 (int)sizeof(dir));
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	(void)snprintf(path, sizeof(path), "%s/file", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(unlink(path), 0);
-	ck_assert_int_eq(rmdir(dir), 0);
-	ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
-	if (seed) {
-		uint8_t chunk[4096];
-
-		for (uint64_t at = 0; at < size; at += sizeof(chunk)) {
-			size_t len =
-			    size - at < sizeof(chunk) ? (size_t)(size - at) : sizeof(chunk);
-
-			for (size_t i = 0; i < len; i++)
-				chunk[i] = test_pattern_byte(seed, at + i);
-			ck_assert_int_eq(pwrite(fd, chunk, len, (off_t)at), (ssize_t)len);
-		}
-	}
-	return fd;
 }
 
 /* A new open file description of fd's file with another access mode
@@ -130,190 +87,16 @@ static void expect_guest(const squib_mem_t *mem, uint64_t addr, uint64_t len, ui
 	free(buf);
 }
 
-static squib_region_opts_t opts_of(uint64_t base, uint64_t size, uint32_t slot, uint32_t flags)
-{
-	squib_region_opts_t opts = SQUIB_REGION_OPTS_INIT;
-
-	opts.range = test_range(base, size);
-	opts.slot = slot;
-	opts.prot = SQUIB_PROT_RW;
-	opts.flags = flags;
-	return opts;
-}
-
-static squib_region_info_t info_of(const squib_mem_t *mem, uint32_t slot)
-{
-	squib_region_info_t info;
-
-	/* Garbage first: every 0.3 field must be written by the library. */
-	memset(&info, 0x5a, sizeof(info));
-	info.sz = sizeof(info);
-	CK_OK(squib_mem_get_region(mem, slot, &info));
-	return info;
-}
-
-/* The mappings of the process: lines of /proc/self/maps, and the bytes
- * they span (adjacent mappings the kernel merges hide from the count, not
- * from the span). Read with plain syscalls into a static buffer, so that
- * counting allocates nothing. */
-struct maps {
-	size_t lines;
-	uint64_t bytes;
-};
-
-static struct maps count_maps(void)
-{
-	static char buf[1 << 20];
-	static bool touched;
-	struct maps maps = {0, 0};
-	size_t len = 0;
-	ssize_t got;
-	int fd;
-
-	/* Every page of the buffer written once, first: valgrind then has
-	 * the shadow of all of it, and a longer text later maps nothing. */
-	if (!touched) {
-		memset(buf, 0, sizeof(buf));
-		touched = true;
-	}
-	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	ck_assert_int_ge(fd, 0);
-	while ((got = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)got;
-	ck_assert_int_eq(got, 0);
-	ck_assert_uint_lt(len, sizeof(buf) - 1);
-	ck_assert_int_eq(close(fd), 0);
-	buf[len] = '\0';
-	for (char *line = buf; *line;) {
-		char *end;
-		uint64_t from = strtoull(line, &end, 16), to = strtoull(end + 1, NULL, 16);
-
-		maps.lines++;
-		maps.bytes += to - from;
-		line = strchr(line, '\n');
-		if (!line)
-			break;
-		line++;
-	}
-	return maps;
-}
-
-/* ASan's and TSan's allocators map their chunks with MAP_FIXED inside a
- * reservation they made at start (splitting it without adding a byte),
- * and their quarantine grows by chunks of its own as a test goes on. */
-#define SANITIZER_ALLOCATOR (TEST_UNDER_ASAN || TEST_UNDER_TSAN)
-
-/* The same mappings: the same span, and (but under a sanitizer's
- * allocator) as many lines. */
-static bool maps_equal(struct maps a, struct maps b)
-{
-	return a.bytes == b.bytes && (SANITIZER_ALLOCATOR || a.lines == b.lines);
-}
-
-/* Open file descriptors of the process (entries of /proc/self/fd, the
- * one used to list them included: the same in every count). */
-static size_t count_fds(void)
-{
-	static char buf[1 << 14];
-	size_t count = 0;
-	long got;
-	int fd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	ck_assert_int_ge(fd, 0);
-	while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
-		for (long at = 0; at < got;) {
-			unsigned short reclen;
-			const char *name =
-			    buf + at + 19; /* d_ino 8, d_off 8, d_reclen 2, d_type 1 */
-
-			memcpy(&reclen, buf + at + 16, sizeof(reclen));
-			if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
-				count++;
-			at += reclen;
-		}
-	}
-	ck_assert_int_eq(got, 0);
-	ck_assert_int_eq(close(fd), 0);
-	return count;
-}
-
-/* How a forked child ends: through an exec of sh that exits with code, so
- * that under valgrind the child is not leak-checked (the parent's heap it
- * inherits but no longer points to would count as lost and turn its exit
- * status into valgrind's error code). _exit() if the exec fails. */
-static _Noreturn void child_exit(int code)
-{
-	char script[32];
-
-	(void)snprintf(script, sizeof(script), "exit %d", code);
-	execl("/bin/sh", "sh", "-c", script, (char *)NULL);
-	_exit(code);
-}
-
-/* Forks a child that reads the byte at p with the default SIGSEGV action
- * (a sanitizer's handler would turn the fault into an exit); returns its
- * wait status. The child exits 0 when the read succeeds. */
-static int child_reads(const volatile uint8_t *p)
-{
-	int status = -1;
-	pid_t child = fork();
-
-	ck_assert_int_ge(child, 0);
-	if (child == 0) {
-		struct sigaction dfl;
-
-		memset(&dfl, 0, sizeof(dfl));
-		dfl.sa_handler = SIG_DFL;
-		(void)sigaction(SIGSEGV, &dfl, NULL);
-		(void)sigaction(SIGBUS, &dfl, NULL);
-		alarm(20);
-		(void)*p;
-		child_exit(0);
-	}
-	ck_assert_int_eq(waitpid(child, &status, 0), child);
-	return status;
-}
-
-/* As child_reads(), writing the byte instead. */
-static int child_writes(volatile uint8_t *p)
-{
-	int status = -1;
-	pid_t child = fork();
-
-	ck_assert_int_ge(child, 0);
-	if (child == 0) {
-		struct sigaction dfl;
-
-		memset(&dfl, 0, sizeof(dfl));
-		dfl.sa_handler = SIG_DFL;
-		(void)sigaction(SIGSEGV, &dfl, NULL);
-		(void)sigaction(SIGBUS, &dfl, NULL);
-		alarm(20);
-		*p = 0x42;
-		child_exit(0);
-	}
-	ck_assert_int_eq(waitpid(child, &status, 0), child);
-	return status;
-}
-
-#define CK_SEGV(status, what)                                                                      \
-	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,                          \
-		      "%s: child status 0x%x, want death by SIGSEGV", (what), (unsigned)(status))
-
-#define CK_EXIT0(status, what)                                                                     \
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,                               \
-		      "%s: child status 0x%x, want exit 0", (what), (unsigned)(status))
-
 /* ------------------------------------------------------------------ */
 /* FILE, shared and private                                            */
 
 START_TEST(file_shared_reaches_the_file)
 {
-	const uint64_t p = page(), size = 4 * p, off = 2 * p, base = 0x100000;
+	const uint64_t p = test_page(), size = 4 * p, off = 2 * p, base = 0x100000;
 	const uint32_t flags = SQUIB_REGION_FILE | SQUIB_REGION_DONTDUMP;
-	int fd = temp_file(8 * p, 0), other = reopen(fd, O_RDWR);
+	int fd = test_temp_file(8 * p, 0), other = reopen(fd, O_RDWR);
 	squib_mem_t *mem = test_mem_new();
-	squib_region_opts_t opts = opts_of(base, size, 3, flags);
+	squib_region_opts_t opts = test_opts_of(base, size, 3, flags);
 	squib_region_info_t info;
 	struct stat mine, lib;
 	uint8_t buf[64], got[64];
@@ -323,7 +106,7 @@ START_TEST(file_shared_reaches_the_file)
 	opts.fd_offset = off;
 	opts.name = "disk0";
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
-	info = info_of(mem, 3);
+	info = test_info_of(mem, 3);
 	ck_assert_uint_eq(info.range.base.raw, base);
 	ck_assert_uint_eq(info.range.size, size);
 	ck_assert_uint_eq(info.slot, 3);
@@ -405,11 +188,11 @@ END_TEST
 
 START_TEST(file_private_never_reaches_the_file)
 {
-	const uint64_t p = page(), size = 4 * p, off = p, base = 0x7000000;
+	const uint64_t p = test_page(), size = 4 * p, off = p, base = 0x7000000;
 	const uint32_t flags = SQUIB_REGION_FILE | SQUIB_REGION_PRIVATE;
-	int fd = temp_file(6 * p, 5), other = reopen(fd, O_RDONLY);
+	int fd = test_temp_file(6 * p, 5), other = reopen(fd, O_RDONLY);
 	squib_mem_t *mem = test_mem_new();
-	squib_region_opts_t opts = opts_of(base, size, 1, flags);
+	squib_region_opts_t opts = test_opts_of(base, size, 1, flags);
 	squib_region_info_t info;
 	uint8_t buf[64], got[64];
 	uint32_t value = 0;
@@ -418,7 +201,7 @@ START_TEST(file_private_never_reaches_the_file)
 	opts.fd_offset = off;
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
 	ck_assert_int_eq(close(fd), 0);
-	info = info_of(mem, 1);
+	info = test_info_of(mem, 1);
 	ck_assert_uint_eq(info.flags, flags);
 	ck_assert_int_ge(info.fd, 0);
 	ck_assert_uint_eq(info.fd_offset, off);
@@ -503,11 +286,11 @@ static void expect_all_writes_refused(squib_mem_t *mem, uint64_t base, uint64_t 
 
 START_TEST(file_read_only)
 {
-	const uint64_t p = page(), size = 4 * p, base = 0x200000;
+	const uint64_t p = test_page(), size = 4 * p, base = 0x200000;
 	const uint32_t flags = SQUIB_REGION_FILE | SQUIB_REGION_READONLY;
-	int rw = temp_file(size, 7), fd = reopen(rw, O_RDONLY);
+	int rw = test_temp_file(size, 7), fd = reopen(rw, O_RDONLY);
 	squib_mem_t *mem = test_mem_new();
-	squib_region_opts_t opts = opts_of(base, size, 2, flags);
+	squib_region_opts_t opts = test_opts_of(base, size, 2, flags);
 	squib_region_info_t info;
 	uint8_t buf[16], got[16];
 	uint64_t value = 0;
@@ -520,7 +303,7 @@ START_TEST(file_read_only)
 	/* RAM on both sides, touching it. */
 	test_add(mem, base - p, p, 1);
 	test_add(mem, base + size, p, 3);
-	info = info_of(mem, 2);
+	info = test_info_of(mem, 2);
 	ck_assert_uint_eq(info.flags, flags);
 	ck_assert_int_ge(info.fd, 0);
 	ck_assert_uint_eq(info.fd_offset, 0);
@@ -563,7 +346,7 @@ START_TEST(file_read_only)
 
 	/* The host mapping itself is read-only: a store through host_addr
 	 * faults (in a child). */
-	CK_SEGV(child_writes((uint8_t *)info.host_addr + 5), "store into a READONLY file");
+	CK_SEGV(test_child_writes((uint8_t *)info.host_addr + 5), "store into a READONLY file");
 	squib_mem_free(mem);
 	expect_file(fd, 0, size, 7);
 	ck_assert_int_eq(close(fd), 0);
@@ -572,10 +355,10 @@ END_TEST
 
 START_TEST(rom_from_bytes)
 {
-	const uint64_t p = page(), base = 0xfff00010, size = 0x3003, zeros = 0x2000000;
+	const uint64_t p = test_page(), base = 0xfff00010, size = 0x3003, zeros = 0x2000000;
 	uint8_t *bytes = malloc(size), *got = malloc(size);
 	squib_mem_t *mem = test_mem_new();
-	squib_region_opts_t opts = opts_of(base, size, 1, SQUIB_REGION_READONLY);
+	squib_region_opts_t opts = test_opts_of(base, size, 1, SQUIB_REGION_READONLY);
 	squib_region_info_t info;
 
 	ck_assert_ptr_nonnull(bytes);
@@ -586,7 +369,7 @@ START_TEST(rom_from_bytes)
 	opts.name = "bios";
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
 	memset(bytes, 0, size); /* a copy: the source can go */
-	info = info_of(mem, 1);
+	info = test_info_of(mem, 1);
 	ck_assert_uint_eq(info.flags, SQUIB_REGION_READONLY);
 	ck_assert_int_eq(info.fd, -1);
 	ck_assert_uint_eq(info.fd_offset, 0);
@@ -596,10 +379,10 @@ START_TEST(rom_from_bytes)
 	expect_all_writes_refused(mem, base, size, 1);
 	CK_OK(squib_mem_read(mem, SQUIB_GPA(base), got, size));
 	ck_assert_uint_eq(test_check_pattern(got, size, 9), size);
-	CK_SEGV(child_writes((uint8_t *)info.host_addr + size / 2), "store into a ROM");
+	CK_SEGV(test_child_writes((uint8_t *)info.host_addr + size / 2), "store into a ROM");
 
 	/* READONLY without bytes: zeros, and they stay zeros. */
-	opts = opts_of(zeros, 3 * p, 2, SQUIB_REGION_READONLY);
+	opts = test_opts_of(zeros, 3 * p, 2, SQUIB_REGION_READONLY);
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
 	expect_guest(mem, zeros, 3 * p, 0, 0);
 	expect_all_writes_refused(mem, zeros, 3 * p, 2);
@@ -624,7 +407,7 @@ START_TEST(rom_and_ram_interleaved)
 	for (uint32_t i = 0; i < N; i++) {
 		if (i % 2 == 0) {
 			squib_region_opts_t opts =
-			    opts_of(base + SZ * (uint64_t)i, SZ, i, SQUIB_REGION_READONLY);
+			    test_opts_of(base + SZ * (uint64_t)i, SZ, i, SQUIB_REGION_READONLY);
 
 			test_fill_pattern(rom, SZ, i);
 			opts.bytes = rom;
@@ -675,18 +458,18 @@ END_TEST
  */
 START_TEST(read_only_empty_write)
 {
-	const uint64_t p = page(), base = 0x200000, size = 2 * p;
-	int fd = temp_file(size, 8), ro = reopen(fd, O_RDONLY);
+	const uint64_t p = test_page(), base = 0x200000, size = 2 * p;
+	int fd = test_temp_file(size, 8), ro = reopen(fd, O_RDONLY);
 	squib_mem_t *mem = test_mem_new();
 	squib_region_opts_t opts =
-	    opts_of(base, size, 2, SQUIB_REGION_FILE | SQUIB_REGION_READONLY);
+	    test_opts_of(base, size, 2, SQUIB_REGION_FILE | SQUIB_REGION_READONLY);
 	uint8_t rom[64];
 
 	opts.fd = ro;
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
 	test_add(mem, base - p, p, 1);
 	test_fill_pattern(rom, sizeof(rom), 3);
-	opts = opts_of(0x900000, sizeof(rom), 3, SQUIB_REGION_READONLY);
+	opts = test_opts_of(0x900000, sizeof(rom), 3, SQUIB_REGION_READONLY);
 	opts.bytes = rom;
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
 
@@ -826,9 +609,9 @@ static int shared_peer(int sock)
 
 START_TEST(shared_memfd_seen_by_another_process)
 {
-	const uint64_t p = page(), size = 16 * p, base = 0x40000000;
+	const uint64_t p = test_page(), size = 16 * p, base = 0x40000000;
 	squib_mem_t *mem = test_mem_new();
-	squib_region_opts_t opts = opts_of(base, size, 7, SQUIB_REGION_SHARED);
+	squib_region_opts_t opts = test_opts_of(base, size, 7, SQUIB_REGION_SHARED);
 	squib_region_info_t info;
 	struct share_msg msg;
 	uint8_t *buf = malloc(size);
@@ -843,13 +626,13 @@ START_TEST(shared_memfd_seen_by_another_process)
 	if (child == 0) {
 		(void)close(sv[0]);
 		alarm(30);
-		child_exit(shared_peer(sv[1]));
+		test_child_exit(shared_peer(sv[1]));
 	}
 	ck_assert_int_eq(close(sv[1]), 0);
 
 	opts.name = "vhost-ram";
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
-	info = info_of(mem, 7);
+	info = test_info_of(mem, 7);
 	ck_assert_uint_eq(info.flags, SQUIB_REGION_SHARED);
 	ck_assert_int_ge(info.fd, 0);
 	ck_assert_uint_eq(info.fd_offset, 0);
@@ -880,9 +663,9 @@ END_TEST
 
 START_TEST(shared_memfd_sealed_and_sized)
 {
-	const uint64_t p = page(), size = 8 * p, base = 0x80000000;
+	const uint64_t p = test_page(), size = 8 * p, base = 0x80000000;
 	squib_mem_t *mem = test_mem_new();
-	squib_region_opts_t opts = opts_of(base, size, 1, SQUIB_REGION_SHARED);
+	squib_region_opts_t opts = test_opts_of(base, size, 1, SQUIB_REGION_SHARED);
 	squib_region_info_t info;
 	struct stat st;
 	char link[PATH_MAX], path[64];
@@ -892,7 +675,7 @@ START_TEST(shared_memfd_sealed_and_sized)
 
 	opts.name = "guest-ram";
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
-	info = info_of(mem, 1);
+	info = test_info_of(mem, 1);
 	ck_assert_int_ge(info.fd, 0);
 	ck_assert_str_eq(info.name, "guest-ram");
 	ck_assert_int_eq(fstat(info.fd, &st), 0);
@@ -925,10 +708,10 @@ END_TEST
 
 START_TEST(shared_with_bytes)
 {
-	const uint64_t p = page(), size = 3 * p, base = 0x100000000u;
+	const uint64_t p = test_page(), size = 3 * p, base = 0x100000000u;
 	uint8_t *bytes = malloc(size), *got = malloc(size);
 	squib_mem_t *mem = test_mem_new();
-	squib_region_opts_t opts = opts_of(base, size, 1, SQUIB_REGION_SHARED);
+	squib_region_opts_t opts = test_opts_of(base, size, 1, SQUIB_REGION_SHARED);
 	squib_region_info_t info;
 
 	ck_assert_ptr_nonnull(bytes);
@@ -936,7 +719,7 @@ START_TEST(shared_with_bytes)
 	test_fill_pattern(bytes, size, 31);
 	opts.bytes = bytes;
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
-	info = info_of(mem, 1);
+	info = test_info_of(mem, 1);
 	CK_OK(squib_mem_read(mem, SQUIB_GPA(base), got, size));
 	ck_assert_uint_eq(test_check_pattern(got, size, 31), size);
 	/* In the memfd itself, where a back-end would look. */
@@ -944,11 +727,11 @@ START_TEST(shared_with_bytes)
 	ck_assert_uint_eq(test_check_pattern(got, size, 31), size);
 
 	/* A shareable ROM: the bytes are there, writes are refused. */
-	opts = opts_of(base + size, size, 2, SQUIB_REGION_SHARED | SQUIB_REGION_READONLY);
+	opts = test_opts_of(base + size, size, 2, SQUIB_REGION_SHARED | SQUIB_REGION_READONLY);
 	test_fill_pattern(bytes, size, 32);
 	opts.bytes = bytes;
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
-	info = info_of(mem, 2);
+	info = test_info_of(mem, 2);
 	ck_assert_int_ge(info.fd, 0);
 	expect_all_writes_refused(mem, base + size, size, 2);
 	CK_OK(squib_mem_read(mem, SQUIB_GPA(base + size), got, size));
@@ -966,7 +749,7 @@ END_TEST
 
 START_TEST(region_names)
 {
-	const uint64_t p = page();
+	const uint64_t p = test_page();
 	const char *exact = "0123456789abcdefghijklmnopqrstu"; /* 31 */
 	char longer[64] = "0123456789abcdefghijklmnopqrstuvwxyz-and-more";
 	squib_mem_t *mem = test_mem_new();
@@ -976,32 +759,32 @@ START_TEST(region_names)
 	ssize_t len;
 
 	ck_assert_uint_eq(strlen(exact), SQUIB_REGION_NAME_MAX - 1);
-	opts = opts_of(0x1000, 0x100, 1, 0);
+	opts = test_opts_of(0x1000, 0x100, 1, 0);
 	opts.name = exact;
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
-	info = info_of(mem, 1);
+	info = test_info_of(mem, 1);
 	ck_assert_str_eq(info.name, exact);
 
-	opts = opts_of(0x2000, 0x100, 2, 0);
+	opts = test_opts_of(0x2000, 0x100, 2, 0);
 	opts.name = longer;
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
 	memset(longer, 'X', 10); /* copied: the caller's buffer can change */
-	info = info_of(mem, 2);
+	info = test_info_of(mem, 2);
 	ck_assert_uint_eq(strlen(info.name), SQUIB_REGION_NAME_MAX - 1);
 	ck_assert_int_eq(info.name[SQUIB_REGION_NAME_MAX - 1], '\0');
 	ck_assert_int_eq(memcmp(info.name, "0123456789abcdefghijklmnopqrstu", 31), 0);
 
-	opts = opts_of(0x3000, 0x100, 3, 0);
+	opts = test_opts_of(0x3000, 0x100, 3, 0);
 	opts.name = "";
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
-	info = info_of(mem, 3);
+	info = test_info_of(mem, 3);
 	ck_assert_str_eq(info.name, "");
 
 	/* A memfd gets the truncated name too. */
-	opts = opts_of(0x100000, 2 * p, 4, SQUIB_REGION_SHARED);
+	opts = test_opts_of(0x100000, 2 * p, 4, SQUIB_REGION_SHARED);
 	opts.name = "shared-memory-with-a-very-long-name-indeed";
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
-	info = info_of(mem, 4);
+	info = test_info_of(mem, 4);
 	ck_assert_str_eq(info.name, "shared-memory-with-a-very-long-");
 	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", info.fd);
 	len = readlink(path, link, sizeof(link) - 1);
@@ -1034,7 +817,7 @@ START_TEST(info_of_0_2_regions)
 	uint8_t bytes[100];
 	squib_region_info_t info;
 	struct info_walk walk = {0, true};
-	squib_region_opts_t opts = opts_of(0x9000, 0x10, 3, 0);
+	squib_region_opts_t opts = test_opts_of(0x9000, 0x10, 3, 0);
 
 	test_fill_pattern(bytes, sizeof(bytes), 1);
 	test_add(mem, 0x1000, 0x1000, 1);
@@ -1044,7 +827,7 @@ START_TEST(info_of_0_2_regions)
 	 * in opts that means nothing (FILE is not set). */
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
 	for (uint32_t slot = 1; slot <= 3; slot++) {
-		info = info_of(mem, slot);
+		info = test_info_of(mem, slot);
 		ck_assert_uint_eq(info.flags, 0);
 		ck_assert_int_eq(info.fd, -1);
 		ck_assert_uint_eq(info.fd_offset, 0);
@@ -1070,10 +853,10 @@ END_TEST
 
 START_TEST(caller_mapping_used_as_is)
 {
-	const uint64_t p = page(), size = 4 * p, base = 0x200000;
+	const uint64_t p = test_page(), size = 4 * p, base = 0x200000;
 	uint8_t *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	squib_mem_t *mem = test_mem_new();
-	squib_region_opts_t opts = opts_of(base, size, 1, 0);
+	squib_region_opts_t opts = test_opts_of(base, size, 1, 0);
 	squib_region_info_t info;
 	uint32_t value = 0;
 	uint8_t byte = 0;
@@ -1082,7 +865,7 @@ START_TEST(caller_mapping_used_as_is)
 	map[0] = 0x31;
 	opts.host_addr = map;
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
-	info = info_of(mem, 1);
+	info = test_info_of(mem, 1);
 	ck_assert_ptr_eq(info.host_addr, map);
 	ck_assert_int_eq(info.fd, -1);
 	ck_assert_uint_eq(info.fd_offset, 0);
@@ -1113,18 +896,18 @@ START_TEST(caller_mapping_used_as_is)
 	ck_assert_uint_eq(map[0], 0x62);
 	ck_assert_uint_eq(map[size - 1], 0x63);
 	ck_assert_uint_eq(map[2 * p + 7], 0x5c);
-	CK_EXIT0(child_reads(map + size - 1), "the caller's mapping after squib_mem_free");
+	CK_EXIT0(test_child_reads(map + size - 1, -1), "the caller's mapping after squib_mem_free");
 	ck_assert_int_eq(munmap(map, size), 0);
 }
 END_TEST
 
 START_TEST(caller_file_mapping_keeps_a_dup)
 {
-	const uint64_t p = page(), size = 2 * p, off = p, base = 0x300000;
-	int fd = temp_file(4 * p, 3);
+	const uint64_t p = test_page(), size = 2 * p, off = p, base = 0x300000;
+	int fd = test_temp_file(4 * p, 3);
 	uint8_t *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
 	squib_mem_t *mem = test_mem_new();
-	squib_region_opts_t opts = opts_of(base, size, 1, SQUIB_REGION_FILE);
+	squib_region_opts_t opts = test_opts_of(base, size, 1, SQUIB_REGION_FILE);
 	squib_region_info_t info;
 	struct stat mine, lib;
 
@@ -1134,7 +917,7 @@ START_TEST(caller_file_mapping_keeps_a_dup)
 	opts.host_addr = map;
 	opts.name = "caller-file";
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
-	info = info_of(mem, 1);
+	info = test_info_of(mem, 1);
 	ck_assert_ptr_eq(info.host_addr, map);
 	ck_assert_int_ge(info.fd, 0);
 	ck_assert_int_ne(info.fd, fd);
@@ -1182,27 +965,27 @@ END_TEST
  * base modulo the page size before host_addr. */
 static void expect_guards(const squib_mem_t *mem, uint32_t slot, const char *what)
 {
-	const uint64_t p = page();
-	squib_region_info_t info = info_of(mem, slot);
+	const uint64_t p = test_page();
+	squib_region_info_t info = test_info_of(mem, slot);
 	uint8_t *host = info.host_addr;
 	uint64_t lead = (uint64_t)(uintptr_t)host & (p - 1);
 	uint8_t *start = host - lead, *end = start + round_up(lead + info.range.size, p);
 	char text[128];
 
 	(void)snprintf(text, sizeof(text), "%s: first byte", what);
-	CK_EXIT0(child_reads(host), text);
+	CK_EXIT0(test_child_reads(host, -1), text);
 	(void)snprintf(text, sizeof(text), "%s: last byte", what);
-	CK_EXIT0(child_reads(host + info.range.size - 1), text);
+	CK_EXIT0(test_child_reads(host + info.range.size - 1, -1), text);
 	(void)snprintf(text, sizeof(text), "%s: byte before the first page", what);
-	CK_SEGV(child_reads(start - 1), text);
+	CK_SEGV(test_child_reads(start - 1, -1), text);
 	(void)snprintf(text, sizeof(text), "%s: byte past the last page", what);
-	CK_SEGV(child_reads(end), text);
+	CK_SEGV(test_child_reads(end, -1), text);
 }
 
 START_TEST(guard_pages_around_library_mappings)
 {
-	const uint64_t p = page();
-	int fd = temp_file(8 * p, 4);
+	const uint64_t p = test_page();
+	int fd = test_temp_file(8 * p, 4);
 	uint8_t bytes[300];
 	squib_mem_t *mem = test_mem_new();
 	squib_region_opts_t opts;
@@ -1215,25 +998,25 @@ START_TEST(guard_pages_around_library_mappings)
 					      SQUIB_PROT_RW));
 	expect_guards(mem, 2, "add_region_from_bytes");
 	/* Anonymous through opts, with flags, and at an unaligned base. */
-	opts = opts_of(0x300000, 5 * p, 3, SQUIB_REGION_DONTDUMP | SQUIB_REGION_PREFAULT);
+	opts = test_opts_of(0x300000, 5 * p, 3, SQUIB_REGION_DONTDUMP | SQUIB_REGION_PREFAULT);
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
 	expect_guards(mem, 3, "anonymous opts");
-	opts = opts_of(0x400003, 2 * p, 4, 0);
+	opts = test_opts_of(0x400003, 2 * p, 4, 0);
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
 	expect_guards(mem, 4, "anonymous opts, unaligned base");
-	opts = opts_of(0x500000, sizeof(bytes), 5, SQUIB_REGION_READONLY);
+	opts = test_opts_of(0x500000, sizeof(bytes), 5, SQUIB_REGION_READONLY);
 	opts.bytes = bytes;
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
 	expect_guards(mem, 5, "ROM");
-	opts = opts_of(0x600000, 4 * p, 6, SQUIB_REGION_SHARED);
+	opts = test_opts_of(0x600000, 4 * p, 6, SQUIB_REGION_SHARED);
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
 	expect_guards(mem, 6, "SHARED");
-	opts = opts_of(0x700000, 4 * p, 7, SQUIB_REGION_FILE);
+	opts = test_opts_of(0x700000, 4 * p, 7, SQUIB_REGION_FILE);
 	opts.fd = fd;
 	opts.fd_offset = p;
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
 	expect_guards(mem, 7, "FILE");
-	opts = opts_of(0x800000, 4 * p, 8, SQUIB_REGION_FILE | SQUIB_REGION_PRIVATE);
+	opts = test_opts_of(0x800000, 4 * p, 8, SQUIB_REGION_FILE | SQUIB_REGION_PRIVATE);
 	opts.fd = fd;
 	opts.fd_offset = 4 * p; /* the file's last 4 pages: the guard is past EOF too */
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
@@ -1334,22 +1117,14 @@ static bool message_has(const char *msg, const char *needle)
  * sanitizer maps the first time is not the library's. */
 static bool warming_up;
 
-/* Whether a difference in the mappings around one call may be the
- * tool's own: valgrind's shadow memory and a sanitizer's allocator map
- * memory whenever the program touches new memory, in any call. */
-static bool mappings_noisy(void)
-{
-	return SANITIZER_ALLOCATOR || test_under_valgrind();
-}
-
 static void expect_refused(squib_mem_t *mem, squib_mem_t *call_mem, const squib_region_opts_t *opts,
 			   squib_status_t want, const char *what, const char *const *needles)
 {
-	size_t regions = squib_mem_region_count(mem), fds = count_fds();
-	struct maps maps = count_maps();
+	size_t regions = squib_mem_region_count(mem), fds = test_count_fds();
+	struct test_maps maps = test_count_maps();
 	squib_status_t got = squib_mem_add_region_opts(call_mem, opts);
-	struct maps maps_after = count_maps();
-	size_t fds_after = count_fds();
+	struct test_maps maps_after = test_count_maps();
+	size_t fds_after = test_count_fds();
 	const char *msg = squib_last_error();
 	char text[512];
 
@@ -1360,16 +1135,16 @@ static void expect_refused(squib_mem_t *mem, squib_mem_t *call_mem, const squib_
 	(void)snprintf(text, sizeof(text), "%s", msg);
 	/* Under a tool, a difference counts only if it comes back on each of
 	 * 8 more calls: a leak does, the tool's own mapping does not. */
-	for (int again = 0;
-	     !warming_up && !maps_equal(maps_after, maps) && mappings_noisy() && again < 8;
+	for (int again = 0; !warming_up && !test_maps_equal(maps_after, maps) &&
+			    test_mappings_noisy() && again < 8;
 	     again++) {
-		struct maps retry = count_maps();
+		struct test_maps retry = test_count_maps();
 
 		ck_assert_int_eq(squib_mem_add_region_opts(call_mem, opts), want);
-		if (maps_equal(count_maps(), retry))
+		if (test_maps_equal(test_count_maps(), retry))
 			maps_after = maps;
 	}
-	ck_assert_msg(warming_up || maps_equal(maps_after, maps),
+	ck_assert_msg(warming_up || test_maps_equal(maps_after, maps),
 		      "%s: %zu mappings of %" PRIu64 " bytes after, %zu of %" PRIu64 " before",
 		      what, maps_after.lines, maps_after.bytes, maps.lines, maps.bytes);
 	ck_assert_msg(warming_up || fds_after == fds, "%s: %zu fds after, %zu before", what,
@@ -1399,14 +1174,14 @@ struct fixture {
 /* Every refusal the contract lists, each checked by expect_refused(). */
 static void refuse_everything(struct fixture *fx)
 {
-	const uint64_t p = page(), fb = 0x40000000, fsz = fx->file_size;
+	const uint64_t p = test_page(), fb = 0x40000000, fsz = fx->file_size;
 	squib_mem_t *mem = fx->mem;
 	static const uint8_t bytes[1 << 14];
 	squib_region_opts_t o;
 	struct opts_ext ext;
 
 	/* NULLs and the struct's size. */
-	o = opts_of(fb, p, 500, 0);
+	o = test_opts_of(fb, p, 500, 0);
 	REFUSED(mem, NULL, SQUIB_E_INVALID_ARGUMENT, "opts NULL", "opts is NULL");
 	expect_refused(mem, NULL, &o, SQUIB_E_INVALID_ARGUMENT, "mem NULL",
 		       (const char *const[]){"mem is NULL", NULL});
@@ -1418,7 +1193,7 @@ static void refuse_everything(struct fixture *fx)
 	o.sz = sizeof(size_t) + sizeof(squib_range_t);
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "sz of a prefix", dec(o.sz), dec(sizeof(o)));
 	memset(&ext, 0, sizeof(ext));
-	ext.opts = opts_of(fb, p, 500, 0);
+	ext.opts = test_opts_of(fb, p, 500, 0);
 	ext.opts.sz = sizeof(ext);
 	ext.tail[5] = 0x80;
 	REFUSED(mem, &ext.opts, SQUIB_E_UNSUPPORTED, "larger sz, byte 5 past the layout set",
@@ -1429,96 +1204,96 @@ static void refuse_everything(struct fixture *fx)
 		dec(sizeof(ext) - 1));
 
 	/* The range and the protection. */
-	o = opts_of(fb, 0, 500, 0);
+	o = test_opts_of(fb, 0, 500, 0);
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "size 0", gpa(fb));
-	o = opts_of(fb, 0, 500, SQUIB_REGION_SHARED);
+	o = test_opts_of(fb, 0, 500, SQUIB_REGION_SHARED);
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "SHARED size 0", gpa(fb));
-	o = opts_of(UINT64_MAX - p + 1, 2 * p, 500, 0);
+	o = test_opts_of(UINT64_MAX - p + 1, 2 * p, 500, 0);
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "overflowing range", gpa(UINT64_MAX - p + 1),
 		dec(2 * p));
-	o = opts_of(UINT64_MAX - p + 1, 2 * p, 500, SQUIB_REGION_FILE);
+	o = test_opts_of(UINT64_MAX - p + 1, 2 * p, 500, SQUIB_REGION_FILE);
 	o.fd = fx->rw;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "overflowing FILE range",
 		gpa(UINT64_MAX - p + 1), dec(2 * p));
-	o = opts_of(1, UINT64_MAX, 500, 0);
+	o = test_opts_of(1, UINT64_MAX, 500, 0);
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "size UINT64_MAX at 1", gpa(1), dec(UINT64_MAX));
-	o = opts_of(fb, p, 500, 0);
+	o = test_opts_of(fb, p, 500, 0);
 	o.prot = 0x8;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "prot 0x8", hex(0x8));
 	o.prot = 0x80000000u | SQUIB_PROT_RW;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "prot 0x80000003", hex(0x80000000u));
 
 	/* Unknown flags. */
-	o = opts_of(fb, p, 500, 0x800);
+	o = test_opts_of(fb, p, 500, 0x800);
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "flag 0x800", hex(0x800));
-	o = opts_of(fb, p, 500, 0x80000000u | SQUIB_REGION_DONTDUMP);
+	o = test_opts_of(fb, p, 500, 0x80000000u | SQUIB_REGION_DONTDUMP);
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "flag 0x80000000", hex(0x80000000u));
 
 	/* Contradictions. */
-	o = opts_of(fb, p, 500, SQUIB_REGION_PRIVATE);
+	o = test_opts_of(fb, p, 500, SQUIB_REGION_PRIVATE);
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "PRIVATE without FILE", hex(0x2));
-	o = opts_of(fb, p, 500, SQUIB_REGION_PRIVATE | SQUIB_REGION_FILE);
+	o = test_opts_of(fb, p, 500, SQUIB_REGION_PRIVATE | SQUIB_REGION_FILE);
 	o.fd = fx->rw;
 	o.host_addr = fx->map;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "PRIVATE with host_addr", hex(0x402));
-	o = opts_of(fb, p, 500, SQUIB_REGION_PRIVATE);
+	o = test_opts_of(fb, p, 500, SQUIB_REGION_PRIVATE);
 	o.host_addr = fx->map;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "PRIVATE with host_addr, no FILE", hex(0x2));
-	o = opts_of(fb, p, 500, SQUIB_REGION_SHARED | SQUIB_REGION_FILE);
+	o = test_opts_of(fb, p, 500, SQUIB_REGION_SHARED | SQUIB_REGION_FILE);
 	o.fd = fx->rw;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "SHARED with FILE", hex(0x401));
-	o = opts_of(fb, p, 500, SQUIB_REGION_SHARED);
+	o = test_opts_of(fb, p, 500, SQUIB_REGION_SHARED);
 	o.host_addr = fx->map;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "SHARED with host_addr", hex(0x1));
-	o = opts_of(fb, p, 500, SQUIB_REGION_FILE);
+	o = test_opts_of(fb, p, 500, SQUIB_REGION_FILE);
 	o.fd = fx->rw;
 	o.bytes = bytes;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "bytes with FILE", hex(0x400));
-	o = opts_of(fb, p, 500, 0);
+	o = test_opts_of(fb, p, 500, 0);
 	o.host_addr = fx->map;
 	o.bytes = bytes;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "bytes with host_addr", hex(0x0));
-	o = opts_of(fb, p, 500, SQUIB_REGION_HUGETLB | SQUIB_REGION_THP);
+	o = test_opts_of(fb, p, 500, SQUIB_REGION_HUGETLB | SQUIB_REGION_THP);
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "HUGETLB with THP", hex(0x18));
-	o = opts_of(fb, p, 500, SQUIB_REGION_HUGETLB | SQUIB_REGION_FILE);
+	o = test_opts_of(fb, p, 500, SQUIB_REGION_HUGETLB | SQUIB_REGION_FILE);
 	o.fd = fx->rw;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "HUGETLB with FILE", hex(0x408));
-	o = opts_of(fb, p, 500, SQUIB_REGION_HUGETLB);
+	o = test_opts_of(fb, p, 500, SQUIB_REGION_HUGETLB);
 	o.host_addr = fx->map;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "HUGETLB with host_addr", hex(0x8));
-	o = opts_of(fb, p, 500, SQUIB_REGION_FILE);
+	o = test_opts_of(fb, p, 500, SQUIB_REGION_FILE);
 	o.fd = -1;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "FILE with fd -1", "fd -1");
 	o.fd = INT32_MIN;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "FILE with fd INT_MIN", fd_text(INT32_MIN));
 
 	/* Alignment of every backing but the anonymous one. */
-	o = opts_of(fb + 1, p, 500, SQUIB_REGION_FILE);
+	o = test_opts_of(fb + 1, p, 500, SQUIB_REGION_FILE);
 	o.fd = fx->rw;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "FILE base unaligned", gpa(fb + 1), dec(p));
-	o = opts_of(fb, p + 1, 500, SQUIB_REGION_FILE);
+	o = test_opts_of(fb, p + 1, 500, SQUIB_REGION_FILE);
 	o.fd = fx->rw;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "FILE size unaligned", dec(p + 1), dec(p));
-	o = opts_of(fb, p, 500, SQUIB_REGION_FILE);
+	o = test_opts_of(fb, p, 500, SQUIB_REGION_FILE);
 	o.fd = fx->rw;
 	o.fd_offset = 100;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "FILE fd_offset unaligned", dec(100), dec(p));
-	o = opts_of(fb + p / 2, p, 500, SQUIB_REGION_SHARED);
+	o = test_opts_of(fb + p / 2, p, 500, SQUIB_REGION_SHARED);
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "SHARED base unaligned", gpa(fb + p / 2),
 		dec(p));
-	o = opts_of(fb, 3 * p / 2, 500, SQUIB_REGION_SHARED);
+	o = test_opts_of(fb, 3 * p / 2, 500, SQUIB_REGION_SHARED);
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "SHARED size unaligned", dec(3 * p / 2), dec(p));
-	o = opts_of(fb + 8, p, 500, 0);
+	o = test_opts_of(fb + 8, p, 500, 0);
 	o.host_addr = fx->map;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "host_addr base unaligned", gpa(fb + 8), dec(p));
-	o = opts_of(fb, p - 8, 500, 0);
+	o = test_opts_of(fb, p - 8, 500, 0);
 	o.host_addr = fx->map;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "host_addr size unaligned", dec(p - 8), dec(p));
-	o = opts_of(fb, p, 500, 0);
+	o = test_opts_of(fb, p, 500, 0);
 	o.host_addr = fx->map + 1;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "host_addr unaligned", ptr_text(fx->map + 1),
 		dec(p));
-	o = opts_of(fb, p, 500, SQUIB_REGION_FILE);
+	o = test_opts_of(fb, p, 500, SQUIB_REGION_FILE);
 	o.fd = fx->rw;
 	o.fd_offset = p + 8;
 	o.host_addr = fx->map;
@@ -1526,7 +1301,7 @@ static void refuse_everything(struct fixture *fx)
 		dec(p + 8), dec(p));
 
 	/* The file itself. */
-	o = opts_of(fb, 2 * p, 500, SQUIB_REGION_FILE);
+	o = test_opts_of(fb, 2 * p, 500, SQUIB_REGION_FILE);
 	o.fd = fx->rw;
 	o.fd_offset = fsz - p;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "FILE past the end", dec(fsz - p), dec(2 * p),
@@ -1539,30 +1314,30 @@ static void refuse_everything(struct fixture *fx)
 	o.flags |= SQUIB_REGION_PRIVATE;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "PRIVATE FILE past the end", dec(fsz + p),
 		dec(fsz));
-	o = opts_of(fb, p, 500, SQUIB_REGION_FILE);
+	o = test_opts_of(fb, p, 500, SQUIB_REGION_FILE);
 	o.fd = fx->rw;
 	o.fd_offset = (uint64_t)1 << 62;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "FILE far past the end", dec((uint64_t)1 << 62));
 	o.fd_offset = UINT64_MAX - p + 1;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "FILE fd_offset + size overflows",
 		dec(UINT64_MAX - p + 1));
-	o = opts_of(fb, p, 500, SQUIB_REGION_FILE);
+	o = test_opts_of(fb, p, 500, SQUIB_REGION_FILE);
 	o.fd = fx->ro;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "O_RDONLY without READONLY or PRIVATE",
 		fd_text(fx->ro));
 	o.flags |= SQUIB_REGION_DONTDUMP | SQUIB_REGION_PREFAULT;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "O_RDONLY, other flags", fd_text(fx->ro));
-	o = opts_of(fb, p, 500, SQUIB_REGION_FILE);
+	o = test_opts_of(fb, p, 500, SQUIB_REGION_FILE);
 	o.fd = fx->wo;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "O_WRONLY", fd_text(fx->wo));
 	o.flags |= SQUIB_REGION_READONLY;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "O_WRONLY, READONLY", fd_text(fx->wo));
 	o.flags = SQUIB_REGION_FILE | SQUIB_REGION_PRIVATE;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "O_WRONLY, PRIVATE", fd_text(fx->wo));
-	o = opts_of(fb, p, 500, SQUIB_REGION_FILE | SQUIB_REGION_READONLY);
+	o = test_opts_of(fb, p, 500, SQUIB_REGION_FILE | SQUIB_REGION_READONLY);
 	o.fd = fx->path;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "O_PATH", fd_text(fx->path));
-	o = opts_of(fb, p, 500, SQUIB_REGION_FILE);
+	o = test_opts_of(fb, p, 500, SQUIB_REGION_FILE);
 	o.fd = fx->closed;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "closed fd", fd_text(fx->closed));
 	o.host_addr = fx->map;
@@ -1572,7 +1347,7 @@ static void refuse_everything(struct fixture *fx)
 /* One of the accepted adds the refusals are mixed with, by kind. */
 static void add_accepted(struct fixture *fx, unsigned kind, uint64_t base, uint32_t slot)
 {
-	const uint64_t p = page();
+	const uint64_t p = test_page();
 	squib_region_opts_t o;
 	struct opts_ext ext;
 	uint8_t byte = 0xff;
@@ -1580,33 +1355,33 @@ static void add_accepted(struct fixture *fx, unsigned kind, uint64_t base, uint3
 	switch (kind % 9) {
 	case 0: /* the anonymous backing keeps 0.2's any alignment */
 		base += 0x1003;
-		o = opts_of(base, 5, slot, 0);
+		o = test_opts_of(base, 5, slot, 0);
 		break;
 	case 1: /* fd_offset + size exactly at the end of the file */
-		o = opts_of(base, 2 * p, slot, SQUIB_REGION_FILE);
+		o = test_opts_of(base, 2 * p, slot, SQUIB_REGION_FILE);
 		o.fd = fx->rw;
 		o.fd_offset = fx->file_size - 2 * p;
 		break;
 	case 2:
-		o = opts_of(base, 2 * p, slot, SQUIB_REGION_SHARED | SQUIB_REGION_DONTDUMP);
+		o = test_opts_of(base, 2 * p, slot, SQUIB_REGION_SHARED | SQUIB_REGION_DONTDUMP);
 		o.name = "cycle";
 		break;
 	case 3:
-		o = opts_of(base, 2 * p, slot, 0);
+		o = test_opts_of(base, 2 * p, slot, 0);
 		o.host_addr = fx->map;
 		break;
 	case 4: /* O_RDONLY is fine copy-on-write ... */
-		o = opts_of(base, p, slot, SQUIB_REGION_FILE | SQUIB_REGION_PRIVATE);
+		o = test_opts_of(base, p, slot, SQUIB_REGION_FILE | SQUIB_REGION_PRIVATE);
 		o.fd = fx->ro;
 		o.fd_offset = p;
 		break;
 	case 5: /* ... and read-only */
-		o = opts_of(base, p, slot, SQUIB_REGION_FILE | SQUIB_REGION_READONLY);
+		o = test_opts_of(base, p, slot, SQUIB_REGION_FILE | SQUIB_REGION_READONLY);
 		o.fd = fx->ro;
 		break;
 	case 6: /* a larger sz with zeros past the layout */
 		memset(&ext, 0, sizeof(ext));
-		ext.opts = opts_of(base, 3 * p + 1, slot, SQUIB_REGION_THP);
+		ext.opts = test_opts_of(base, 3 * p + 1, slot, SQUIB_REGION_THP);
 		ext.opts.sz = sizeof(ext);
 		CK_OK(squib_mem_add_region_opts(fx->mem, &ext.opts));
 		CK_OK(squib_mem_read_u8(fx->mem, SQUIB_GPA(base + 3 * p), &byte));
@@ -1617,7 +1392,7 @@ static void add_accepted(struct fixture *fx, unsigned kind, uint64_t base, uint3
 		CK_OK(squib_mem_read_u8(fx->mem, SQUIB_GPA(base + p), &byte));
 		return;
 	default: /* FILE describing a caller's mapping */
-		o = opts_of(base, 2 * p, slot, SQUIB_REGION_FILE);
+		o = test_opts_of(base, 2 * p, slot, SQUIB_REGION_FILE);
 		o.fd = fx->rw;
 		o.host_addr = fx->map;
 		break;
@@ -1628,15 +1403,15 @@ static void add_accepted(struct fixture *fx, unsigned kind, uint64_t base, uint3
 
 START_TEST(refused_adds_leave_nothing)
 {
-	const uint64_t p = page();
+	const uint64_t p = test_page();
 	const unsigned cycles = test_under_valgrind() ? 20 : 200;
 	struct fixture fx;
 	size_t fds_start;
-	struct maps maps_start, maps_end;
+	struct test_maps maps_start, maps_end;
 	int spare;
 
 	fx.file_size = 4 * p;
-	fx.rw = temp_file(fx.file_size, 6);
+	fx.rw = test_temp_file(fx.file_size, 6);
 	fx.ro = reopen(fx.rw, O_RDONLY);
 	fx.wo = reopen(fx.rw, O_WRONLY);
 	fx.path = reopen(fx.rw, O_PATH);
@@ -1655,8 +1430,8 @@ START_TEST(refused_adds_leave_nothing)
 	refuse_everything(&fx);
 	warming_up = false;
 	squib_mem_free(fx.mem);
-	fds_start = count_fds();
-	maps_start = count_maps();
+	fds_start = test_count_fds();
+	maps_start = test_count_maps();
 
 	fx.mem = test_mem_new();
 	for (unsigned i = 0; i < cycles; i++) {
@@ -1669,11 +1444,11 @@ START_TEST(refused_adds_leave_nothing)
 	}
 	squib_mem_free(fx.mem);
 	/* Everything the accepted adds made is gone too. */
-	ck_assert_uint_eq(count_fds(), fds_start);
+	ck_assert_uint_eq(test_count_fds(), fds_start);
 	/* Not under a tool: after the cycles of accepted adds its allocator
 	 * and shadow memory have grown by chunks of their own. */
-	maps_end = count_maps();
-	ck_assert_msg(mappings_noisy() || maps_equal(maps_end, maps_start),
+	maps_end = test_count_maps();
+	ck_assert_msg(test_mappings_noisy() || test_maps_equal(maps_end, maps_start),
 		      "%zu mappings of %" PRIu64 " bytes at the end, %zu of %" PRIu64
 		      " at the start",
 		      maps_end.lines, maps_end.bytes, maps_start.lines, maps_start.bytes);
@@ -1687,60 +1462,60 @@ END_TEST
 
 START_TEST(check_order)
 {
-	const uint64_t p = page(), base = 0x10000000;
+	const uint64_t p = test_page(), base = 0x10000000;
 	squib_mem_t *mem = test_mem_new();
 	squib_region_opts_t o;
 	struct opts_ext ext;
-	int fd = temp_file(2 * p, 0);
+	int fd = test_temp_file(2 * p, 0);
 
-	o = opts_of(base, 4 * p, 1, 0);
+	o = test_opts_of(base, 4 * p, 1, 0);
 	CK_OK(squib_mem_add_region_opts(mem, &o));
 
 	/* INVALID_ARGUMENT before SLOT_IN_USE and OVERLAP (the first time
 	 * warming up: see refused_adds_leave_nothing). */
-	o = opts_of(base, 0, 1, 0);
+	o = test_opts_of(base, 0, 1, 0);
 	warming_up = true;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "size 0, slot in use", gpa(base));
 	warming_up = false;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "size 0, slot in use", gpa(base));
-	o = opts_of(base, p, 1, 0x800);
+	o = test_opts_of(base, p, 1, 0x800);
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "unknown flag, slot in use, overlap",
 		hex(0x800));
-	o = opts_of(base + p, p, 1, SQUIB_REGION_FILE);
+	o = test_opts_of(base + p, p, 1, SQUIB_REGION_FILE);
 	o.fd = -1;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "fd -1, slot in use, overlap", "fd -1");
-	o = opts_of(base + 1, p, 1, SQUIB_REGION_SHARED);
+	o = test_opts_of(base + 1, p, 1, SQUIB_REGION_SHARED);
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "unaligned SHARED, slot in use, overlap",
 		gpa(base + 1));
-	o = opts_of(base, 4 * p, 2, SQUIB_REGION_FILE);
+	o = test_opts_of(base, 4 * p, 2, SQUIB_REGION_FILE);
 	o.fd = fd;
 	REFUSED(mem, &o, SQUIB_E_INVALID_ARGUMENT, "FILE past the end, overlap", dec(4 * p),
 		dec(2 * p));
 	/* INVALID_ARGUMENT before UNSUPPORTED. */
 	memset(&ext, 0, sizeof(ext));
-	ext.opts = opts_of(base + 16 * p, 0, 3, 0);
+	ext.opts = test_opts_of(base + 16 * p, 0, 3, 0);
 	ext.opts.sz = sizeof(ext);
 	ext.tail[0] = 1;
 	REFUSED(mem, &ext.opts, SQUIB_E_INVALID_ARGUMENT, "size 0 and a set tail",
 		gpa(base + 16 * p));
 	/* UNSUPPORTED before SLOT_IN_USE and OVERLAP. */
-	ext.opts = opts_of(base, p, 1, 0);
+	ext.opts = test_opts_of(base, p, 1, 0);
 	ext.opts.sz = sizeof(ext);
 	REFUSED(mem, &ext.opts, SQUIB_E_UNSUPPORTED, "a set tail, slot in use, overlap",
 		dec(sizeof(o)));
 	/* SLOT_IN_USE before OVERLAP. */
-	o = opts_of(base + p, p, 1, SQUIB_REGION_SHARED);
+	o = test_opts_of(base + p, p, 1, SQUIB_REGION_SHARED);
 	REFUSED(mem, &o, SQUIB_E_SLOT_IN_USE, "slot in use, overlap", "slot 1", gpa(base));
-	o = opts_of(base + 64 * p, p, 1, SQUIB_REGION_FILE);
+	o = test_opts_of(base + 64 * p, p, 1, SQUIB_REGION_FILE);
 	o.fd = fd;
 	REFUSED(mem, &o, SQUIB_E_SLOT_IN_USE, "slot in use", "slot 1", gpa(base),
 		gpa(base + 4 * p));
 	/* OVERLAP, naming both ranges and the other slot. */
-	o = opts_of(base + 3 * p, 2 * p, 2, SQUIB_REGION_FILE);
+	o = test_opts_of(base + 3 * p, 2 * p, 2, SQUIB_REGION_FILE);
 	o.fd = fd;
 	REFUSED(mem, &o, SQUIB_E_OVERLAP, "overlap", "slot 1", gpa(base), gpa(base + 4 * p),
 		gpa(base + 3 * p), gpa(base + 5 * p));
-	o = opts_of(base - p, 2 * p, 2, SQUIB_REGION_SHARED);
+	o = test_opts_of(base - p, 2 * p, 2, SQUIB_REGION_SHARED);
 	REFUSED(mem, &o, SQUIB_E_OVERLAP, "SHARED overlap", "slot 1", gpa(base - p));
 	ck_assert_uint_eq(squib_mem_region_count(mem), 1);
 	squib_mem_free(mem);

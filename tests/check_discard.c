@@ -17,72 +17,10 @@
 #include <unistd.h>
 
 #include "test_util.h"
+#include "test_host.h"
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
-
-static uint64_t page(void)
-{
-	long size = sysconf(_SC_PAGESIZE);
-
-	ck_assert_int_gt(size, 0);
-	return (uint64_t)size;
-}
-
-/* A temporary file of size bytes, O_RDWR, in a fresh mkdtemp directory,
- * both unlinked at once; byte i is test_pattern_byte(seed, i) (seed 0: a
- * hole). */
-static int temp_file(uint64_t size, uint64_t seed)
-{
-	const char *tmp = getenv("TMPDIR");
-	char dir[PATH_MAX], path[PATH_MAX + 8];
-	int fd;
-
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
-	ck_assert_int_lt(snprintf(dir, sizeof(dir), "%s/check_discard.XXXXXX", tmp),
-			 (int)sizeof(dir));
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	(void)snprintf(path, sizeof(path), "%s/file", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(unlink(path), 0);
-	ck_assert_int_eq(rmdir(dir), 0);
-	ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
-	if (seed) {
-		uint8_t chunk[4096];
-
-		for (uint64_t at = 0; at < size; at += sizeof(chunk)) {
-			size_t len =
-			    size - at < sizeof(chunk) ? (size_t)(size - at) : sizeof(chunk);
-
-			for (size_t i = 0; i < len; i++)
-				chunk[i] = test_pattern_byte(seed, at + i);
-			ck_assert_int_eq(pwrite(fd, chunk, len, (off_t)at), (ssize_t)len);
-		}
-		ck_assert_int_eq(fsync(fd), 0);
-	}
-	return fd;
-}
-
-static squib_region_opts_t opts_of(uint64_t base, uint64_t size, uint32_t slot, uint32_t flags)
-{
-	squib_region_opts_t opts = SQUIB_REGION_OPTS_INIT;
-
-	opts.range = test_range(base, size);
-	opts.slot = slot;
-	opts.prot = SQUIB_PROT_RW;
-	opts.flags = flags;
-	return opts;
-}
-
-static squib_region_info_t info_of(const squib_mem_t *mem, uint32_t slot)
-{
-	squib_region_info_t info = SQUIB_REGION_INFO_INIT;
-
-	CK_OK(squib_mem_get_region(mem, slot, &info));
-	return info;
-}
 
 /* Asserts that byte i of bytes is 0 where i is in [zero_from, zero_to),
  * else test_pattern_byte(seed, off + i); what names the bytes. Finds the
@@ -148,90 +86,25 @@ static void fill_region(squib_mem_t *mem, uint64_t base, uint64_t size, uint64_t
 	free(buf);
 }
 
-/* Pages of [addr, addr + len) that mincore() reports resident. */
-static size_t resident_pages(const void *addr, uint64_t len)
-{
-	const uint64_t p = page();
-	size_t pages = (size_t)((len + p - 1) / p), count = 0;
-	unsigned char *vec = malloc(pages);
-
-	ck_assert_ptr_nonnull(vec);
-	ck_assert_uint_eq((uint64_t)(uintptr_t)addr % p, 0);
-	ck_assert_int_eq(mincore((void *)(uintptr_t)addr, (size_t)len, vec), 0);
-	for (size_t i = 0; i < pages; i++)
-		if (vec[i] & 1)
-			count++;
-	free(vec);
-	return count;
-}
-
-/* The VmFlags line of the /proc/self/smaps entry holding addr, with a
- * space after it ("" when none holds it). */
-static void vmflags_of(const void *addr, char *out, size_t cap)
-{
-	uint64_t at = (uint64_t)(uintptr_t)addr;
-	size_t bufcap = 1 << 16, len = 0;
-	char *buf = malloc(bufcap);
-	bool inside = false;
-	ssize_t got;
-	int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
-
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_ge(fd, 0);
-	while ((got = read(fd, buf + len, bufcap - len - 1)) > 0) {
-		len += (size_t)got;
-		if (bufcap - len - 1 == 0) {
-			bufcap *= 2;
-			buf = realloc(buf, bufcap);
-			ck_assert_ptr_nonnull(buf);
-		}
-	}
-	ck_assert_int_eq(close(fd), 0);
-	buf[len] = '\0';
-	out[0] = '\0';
-	for (char *line = buf, *next; line && *line; line = next) {
-		unsigned long long start, end;
-		int used = 0;
-
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		if (sscanf(line, "%llx-%llx %n", &start, &end, &used) == 2 && used > 0)
-			inside = start <= at && at < end;
-		else if (inside && strncmp(line, "VmFlags:", 8) == 0)
-			(void)snprintf(out, cap, "%s ", line + 8);
-	}
-	free(buf);
-}
-
-static bool has_vmflag(const void *addr, const char *flag)
-{
-	char flags[256], token[8];
-
-	vmflags_of(addr, flags, sizeof(flags));
-	(void)snprintf(token, sizeof(token), " %s ", flag);
-	return strstr(flags, token) != NULL;
-}
-
 /* ------------------------------------------------------------------ */
 /* each backing                                                        */
 
 START_TEST(discard_anonymous)
 {
-	const uint64_t p = page(), size = 8 * p, base = 0x100000;
+	const uint64_t p = test_page(), size = 8 * p, base = 0x100000;
 	squib_mem_t *mem = test_mem_new();
-	squib_region_opts_t opts = opts_of(base, size, 1, 0);
+	squib_region_opts_t opts = test_opts_of(base, size, 1, 0);
 	uint8_t *host;
 
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
 	fill_region(mem, base, size, 1);
-	host = info_of(mem, 1).host_addr;
-	ck_assert_uint_eq(resident_pages(host, size), size / p);
+	host = test_info_of(mem, 1).host_addr;
+	ck_assert_uint_eq(test_resident_pages(host, size), size / p);
 	CK_OK(squib_mem_discard(mem, SQUIB_GPA(base + 3 * p), 2 * p));
 	/* The pages are given back (not merely zeroed) ... */
-	ck_assert_uint_eq(resident_pages(host + 3 * p, 2 * p), 0);
-	ck_assert_uint_eq(resident_pages(host, 3 * p), 3);
-	ck_assert_uint_eq(resident_pages(host + 5 * p, 3 * p), 3);
+	ck_assert_uint_eq(test_resident_pages(host + 3 * p, 2 * p), 0);
+	ck_assert_uint_eq(test_resident_pages(host, 3 * p), 3);
+	ck_assert_uint_eq(test_resident_pages(host + 5 * p, 3 * p), 3);
 	/* ... read zeros, and the pages around keep their bytes. */
 	expect_region(mem, base, size, 1, 3 * p, 5 * p);
 	/* The region is still usable there. */
@@ -251,7 +124,7 @@ END_TEST
 
 START_TEST(discard_0_2_regions)
 {
-	const uint64_t p = page(), size = 6 * p, base = 0x40000000, odd = 0x200800;
+	const uint64_t p = test_page(), size = 6 * p, base = 0x40000000, odd = 0x200800;
 	squib_mem_t *mem = test_mem_new();
 
 	test_add(mem, base, size, 1);
@@ -281,15 +154,15 @@ END_TEST
 
 START_TEST(discard_shared_memfd_punches_a_hole)
 {
-	const uint64_t p = page(), size = 16 * p, base = 0x80000000;
+	const uint64_t p = test_page(), size = 16 * p, base = 0x80000000;
 	squib_mem_t *mem = test_mem_new();
-	squib_region_opts_t opts = opts_of(base, size, 1, SQUIB_REGION_SHARED);
+	squib_region_opts_t opts = test_opts_of(base, size, 1, SQUIB_REGION_SHARED);
 	squib_region_info_t info;
 	struct stat before, after;
 	uint8_t *other;
 
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
-	info = info_of(mem, 1);
+	info = test_info_of(mem, 1);
 	fill_region(mem, base, size, 4);
 	/* A second mapping of the memfd, as another process would make. */
 	other = mmap(NULL, size, PROT_READ, MAP_SHARED, info.fd, (off_t)info.fd_offset);
@@ -306,7 +179,7 @@ START_TEST(discard_shared_memfd_punches_a_hole)
 		      "st_blocks %lld before, %lld after a hole of %" PRIu64 " bytes",
 		      (long long)before.st_blocks, (long long)after.st_blocks, 4 * p);
 	ck_assert_uint_eq((uint64_t)after.st_size, size);
-	ck_assert_uint_eq(resident_pages(info.host_addr, size), 12);
+	ck_assert_uint_eq(test_resident_pages(info.host_addr, size), 12);
 	expect_region(mem, base, size, 4, 4 * p, 8 * p);
 	expect_bytes(other, size, 4, 4 * p, 8 * p, "second mapping");
 	/* Writing there again fills the hole, seen on both sides. */
@@ -320,10 +193,10 @@ END_TEST
 
 START_TEST(discard_shared_file_punches_a_hole)
 {
-	const uint64_t p = page(), fsize = 8 * p, off = 2 * p, size = 4 * p, base = 0x100000;
-	int fd = temp_file(fsize, 5);
+	const uint64_t p = test_page(), fsize = 8 * p, off = 2 * p, size = 4 * p, base = 0x100000;
+	int fd = test_temp_file(fsize, 5);
 	squib_mem_t *mem = test_mem_new();
-	squib_region_opts_t opts = opts_of(base, size, 1, SQUIB_REGION_FILE);
+	squib_region_opts_t opts = test_opts_of(base, size, 1, SQUIB_REGION_FILE);
 	struct stat before, after;
 	uint8_t *buf = malloc(size);
 
@@ -353,12 +226,12 @@ END_TEST
 
 START_TEST(discard_private_file_gives_zeros)
 {
-	const uint64_t p = page(), fsize = 6 * p, off = p, size = 4 * p, base = 0x300000;
+	const uint64_t p = test_page(), fsize = 6 * p, off = p, size = 4 * p, base = 0x300000;
 	const uint32_t flags = SQUIB_REGION_FILE | SQUIB_REGION_PRIVATE | SQUIB_REGION_DONTDUMP |
 			       SQUIB_REGION_DONTFORK;
-	int fd = temp_file(fsize, 6);
+	int fd = test_temp_file(fsize, 6);
 	squib_mem_t *mem = test_mem_new();
-	squib_region_opts_t opts = opts_of(base, size, 1, flags);
+	squib_region_opts_t opts = test_opts_of(base, size, 1, flags);
 	uint8_t *buf = malloc(size), *host;
 	uint64_t value = 0;
 
@@ -366,7 +239,7 @@ START_TEST(discard_private_file_gives_zeros)
 	opts.fd = fd;
 	opts.fd_offset = off;
 	CK_OK(squib_mem_add_region_opts(mem, &opts));
-	host = info_of(mem, 1).host_addr;
+	host = test_info_of(mem, 1).host_addr;
 	/* A copy-on-write page and a clean one in the range. */
 	CK_OK(squib_mem_write_u64_le(mem, SQUIB_GPA(base + p + 8), 0x5555555555555555u));
 
@@ -376,9 +249,9 @@ START_TEST(discard_private_file_gives_zeros)
 	expect_pattern(buf, size, 6, off, p, 3 * p, "guest");
 	expect_file(fd, fsize, 6, 0, 0);
 	/* The region's flags still hold on the replaced pages. */
-	ck_assert_msg(has_vmflag(host + p, "dd"), "DONTDUMP lost on the discarded range");
-	ck_assert_msg(has_vmflag(host + 2 * p, "dc"), "DONTFORK lost on the discarded range");
-	ck_assert_msg(has_vmflag(host, "dd") && has_vmflag(host + 3 * p, "dd"),
+	ck_assert_msg(test_has_vmflag(host + p, "dd"), "DONTDUMP lost on the discarded range");
+	ck_assert_msg(test_has_vmflag(host + 2 * p, "dc"), "DONTFORK lost on the discarded range");
+	ck_assert_msg(test_has_vmflag(host, "dd") && test_has_vmflag(host + 3 * p, "dd"),
 		      "DONTDUMP lost around the discarded range");
 	/* Writes work afterwards, and still never reach the file. */
 	CK_OK(squib_mem_write_u64_le(mem, SQUIB_GPA(base + 2 * p), 0x0123456789abcdefu));
@@ -393,37 +266,15 @@ START_TEST(discard_private_file_gives_zeros)
 }
 END_TEST
 
-/* Whether this host (or the emulator running the test: valgrind 3.19 has
- * no mlock2) can lock pages on fault; prints the SKIP line when not. */
-static bool lock_on_fault_works(const char *test)
-{
-	long p = sysconf(_SC_PAGESIZE);
-	void *map =
-	    mmap(NULL, (size_t)p, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	bool works;
-	int err;
-
-	ck_assert_ptr_ne(map, MAP_FAILED);
-	works = syscall(SYS_mlock2, map, (size_t)p, MLOCK_ONFAULT) == 0;
-	err = errno;
-	ck_assert_int_eq(munmap(map, (size_t)p), 0);
-	if (!works && err == ENOSYS) {
-		printf("SKIP locked: mlock2 is not implemented here (ENOSYS) for %s\n", test);
-		(void)fflush(stdout);
-		return false;
-	}
-	return true;
-}
-
 /* LOCKED pages are given back too (a locked guest still balloons): each
  * backing on its own, so that each one's result shows. */
 START_TEST(discard_locked_anonymous)
 {
-	const uint64_t p = page(), size = 4 * p, base = 0x500000;
+	const uint64_t p = test_page(), size = 4 * p, base = 0x500000;
 	squib_mem_t *mem = test_mem_new();
-	squib_region_opts_t opts = opts_of(base, size, 1, SQUIB_REGION_LOCKED);
+	squib_region_opts_t opts = test_opts_of(base, size, 1, SQUIB_REGION_LOCKED);
 
-	if (!lock_on_fault_works("discard_locked_anonymous")) {
+	if (!test_lock_on_fault_works("discard_locked_anonymous")) {
 		squib_mem_free(mem);
 		return;
 	}
@@ -438,12 +289,12 @@ END_TEST
 
 START_TEST(discard_locked_shared)
 {
-	const uint64_t p = page(), size = 4 * p, base = 0x500000;
+	const uint64_t p = test_page(), size = 4 * p, base = 0x500000;
 	squib_mem_t *mem = test_mem_new();
 	squib_region_opts_t opts =
-	    opts_of(base, size, 1, SQUIB_REGION_LOCKED | SQUIB_REGION_SHARED);
+	    test_opts_of(base, size, 1, SQUIB_REGION_LOCKED | SQUIB_REGION_SHARED);
 
-	if (!lock_on_fault_works("discard_locked_shared")) {
+	if (!test_lock_on_fault_works("discard_locked_shared")) {
 		squib_mem_free(mem);
 		return;
 	}
@@ -458,13 +309,13 @@ END_TEST
 
 START_TEST(discard_locked_private_file)
 {
-	const uint64_t p = page(), size = 4 * p, base = 0x500000;
+	const uint64_t p = test_page(), size = 4 * p, base = 0x500000;
 	squib_mem_t *mem = test_mem_new();
-	squib_region_opts_t opts =
-	    opts_of(base, size, 1, SQUIB_REGION_LOCKED | SQUIB_REGION_FILE | SQUIB_REGION_PRIVATE);
-	int fd = temp_file(size, 10);
+	squib_region_opts_t opts = test_opts_of(
+	    base, size, 1, SQUIB_REGION_LOCKED | SQUIB_REGION_FILE | SQUIB_REGION_PRIVATE);
+	int fd = test_temp_file(size, 10);
 
-	if (!lock_on_fault_works("discard_locked_private_file")) {
+	if (!test_lock_on_fault_works("discard_locked_private_file")) {
 		squib_mem_free(mem);
 		ck_assert_int_eq(close(fd), 0);
 		return;
@@ -499,30 +350,31 @@ static struct layout make_layout(void)
 	squib_region_opts_t opts;
 	uint8_t *rom;
 
-	l.p = page();
+	l.p = test_page();
 	l.base = 0x10000000;
 	l.mem = test_mem_new();
-	l.fd = temp_file(2 * l.p, 14);
+	l.fd = test_temp_file(2 * l.p, 14);
 	l.caller = mmap(NULL, 2 * l.p, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ck_assert_ptr_ne(l.caller, MAP_FAILED);
 	rom = malloc(2 * l.p);
 	ck_assert_ptr_nonnull(rom);
 
-	opts = opts_of(l.base, 4 * l.p, 1, 0);
+	opts = test_opts_of(l.base, 4 * l.p, 1, 0);
 	CK_OK(squib_mem_add_region_opts(l.mem, &opts));
 	fill_region(l.mem, l.base, 4 * l.p, 11);
-	opts = opts_of(l.base + 4 * l.p, 4 * l.p, 2, SQUIB_REGION_SHARED);
+	opts = test_opts_of(l.base + 4 * l.p, 4 * l.p, 2, SQUIB_REGION_SHARED);
 	CK_OK(squib_mem_add_region_opts(l.mem, &opts));
 	fill_region(l.mem, l.base + 4 * l.p, 4 * l.p, 12);
 	/* [base + 8p, base + 16p) is a hole. */
 	test_fill_pattern(rom, 2 * l.p, 13);
-	opts = opts_of(l.base + 16 * l.p, 2 * l.p, 3, SQUIB_REGION_READONLY);
+	opts = test_opts_of(l.base + 16 * l.p, 2 * l.p, 3, SQUIB_REGION_READONLY);
 	opts.bytes = rom;
 	CK_OK(squib_mem_add_region_opts(l.mem, &opts));
-	opts = opts_of(l.base + 20 * l.p, 2 * l.p, 4, SQUIB_REGION_FILE | SQUIB_REGION_READONLY);
+	opts =
+	    test_opts_of(l.base + 20 * l.p, 2 * l.p, 4, SQUIB_REGION_FILE | SQUIB_REGION_READONLY);
 	opts.fd = l.fd;
 	CK_OK(squib_mem_add_region_opts(l.mem, &opts));
-	opts = opts_of(l.base + 24 * l.p, 2 * l.p, 5, 0);
+	opts = test_opts_of(l.base + 24 * l.p, 2 * l.p, 5, 0);
 	opts.host_addr = l.caller;
 	CK_OK(squib_mem_add_region_opts(l.mem, &opts));
 	fill_region(l.mem, l.base + 24 * l.p, 2 * l.p, 15);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "test_util.h"
+#include "test_host.h"
 
 #define WORKERS 3 /* two pinners, one typed accessor */
 #define REGION_SIZE 0x4000u
@@ -463,30 +464,6 @@ static void *hotplug_main(void *arg)
 	return NULL;
 }
 
-static size_t count_fds(void)
-{
-	static char buf[1 << 14];
-	size_t count = 0;
-	long got;
-	int fd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	ck_assert_int_ge(fd, 0);
-	while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
-		for (long at = 0; at < got;) {
-			unsigned short reclen;
-			const char *name = buf + at + 19;
-
-			memcpy(&reclen, buf + at + 16, sizeof(reclen));
-			if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
-				count++;
-			at += reclen;
-		}
-	}
-	ck_assert_int_eq(got, 0);
-	ck_assert_int_eq(close(fd), 0);
-	return count;
-}
-
 START_TEST(pins_under_hotplug)
 {
 	static struct shared s;
@@ -495,7 +472,7 @@ START_TEST(pins_under_hotplug)
 	pthread_t threads[WORKERS], hotplug;
 	uint8_t *images = malloc((size_t)REGIONS * REGION_SIZE);
 	bool slow = TEST_UNDER_TSAN || test_under_valgrind();
-	size_t fds_before = count_fds();
+	size_t fds_before = test_count_fds();
 	unsigned left = 0;
 
 	ck_assert_ptr_nonnull(images);
@@ -540,7 +517,7 @@ START_TEST(pins_under_hotplug)
 		}
 	free(images);
 	pthread_mutex_destroy(&s.lock);
-	ck_assert_uint_eq(count_fds(), fds_before);
+	ck_assert_uint_eq(test_count_fds(), fds_before);
 	fprintf(stderr,
 		"pin_stress: %lu pins (%lu spanning), %lu missed, %lu held across a removal, %u "
 		"unpinned after free\n",

@@ -17,37 +17,19 @@
 #include <unistd.h>
 
 #include "test_util.h"
+#include "test_host.h"
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
 
 #define IOV_MAX_TEST 32
 
-static uint64_t page(void)
-{
-	long size = sysconf(_SC_PAGESIZE);
-
-	ck_assert_int_gt(size, 0);
-	return (uint64_t)size;
-}
-
-static squib_region_opts_t opts_of(uint64_t base, uint64_t size, uint32_t slot, uint32_t flags)
-{
-	squib_region_opts_t opts = SQUIB_REGION_OPTS_INIT;
-
-	opts.range = test_range(base, size);
-	opts.slot = slot;
-	opts.prot = SQUIB_PROT_RW;
-	opts.flags = flags;
-	return opts;
-}
-
 /* A region of size bytes at base holding pattern seed (byte i of the
  * region is test_pattern_byte(seed, i)), with flags. */
 static void add_pattern(squib_mem_t *mem, uint64_t base, uint64_t size, uint32_t slot,
 			uint32_t flags, uint64_t seed)
 {
-	squib_region_opts_t opts = opts_of(base, size, slot, flags);
+	squib_region_opts_t opts = test_opts_of(base, size, slot, flags);
 	uint8_t *bytes = malloc((size_t)size);
 
 	ck_assert_ptr_nonnull(bytes);
@@ -183,134 +165,13 @@ static void ck_guest_pattern(const squib_mem_t *mem, uint64_t addr, size_t len, 
 	free(buf);
 }
 
-/* Mappings and file descriptors of the process, as tests/check_backing.c
- * counts them: with plain syscalls into static buffers. */
-struct maps {
-	size_t lines;
-	uint64_t bytes;
-};
-
-static char maps_buf[1 << 20];
-
-static size_t read_maps(void)
-{
-	static bool touched;
-	size_t len = 0;
-	ssize_t got;
-	int fd;
-
-	if (!touched) {
-		memset(maps_buf, 0, sizeof(maps_buf));
-		touched = true;
-	}
-	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	ck_assert_int_ge(fd, 0);
-	while ((got = read(fd, maps_buf + len, sizeof(maps_buf) - 1 - len)) > 0)
-		len += (size_t)got;
-	ck_assert_int_eq(got, 0);
-	ck_assert_uint_lt(len, sizeof(maps_buf) - 1);
-	ck_assert_int_eq(close(fd), 0);
-	maps_buf[len] = '\0';
-	return len;
-}
-
-static struct maps count_maps(void)
-{
-	struct maps maps = {0, 0};
-
-	read_maps();
-	for (char *line = maps_buf; *line;) {
-		char *end;
-		uint64_t from = strtoull(line, &end, 16), to = strtoull(end + 1, NULL, 16);
-
-		maps.lines++;
-		maps.bytes += to - from;
-		line = strchr(line, '\n');
-		if (!line)
-			break;
-		line++;
-	}
-	return maps;
-}
-
-/* Whether any mapping of the process contains p. */
-static bool mapped(const void *p)
-{
-	uint64_t addr = (uint64_t)(uintptr_t)p;
-
-	read_maps();
-	for (char *line = maps_buf; *line;) {
-		char *end;
-		uint64_t from = strtoull(line, &end, 16), to = strtoull(end + 1, NULL, 16);
-
-		if (addr >= from && addr < to)
-			return true;
-		line = strchr(line, '\n');
-		if (!line)
-			break;
-		line++;
-	}
-	return false;
-}
-
-#define SANITIZER_ALLOCATOR (TEST_UNDER_ASAN || TEST_UNDER_TSAN)
-
-static bool maps_equal(struct maps a, struct maps b)
+static bool maps_equal(struct test_maps a, struct test_maps b)
 {
 	/* valgrind maps memory of its own as the process runs: there the
-	 * VMA checks (mapped()) and the fd counts have to do. */
+	 * VMA checks (test_mapped()) and the fd counts have to do. */
 	if (test_under_valgrind())
 		return true;
-	return a.bytes == b.bytes && (SANITIZER_ALLOCATOR || a.lines == b.lines);
-}
-
-static size_t count_fds(void)
-{
-	static char buf[1 << 14];
-	size_t count = 0;
-	long got;
-	int fd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	ck_assert_int_ge(fd, 0);
-	while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
-		for (long at = 0; at < got;) {
-			unsigned short reclen;
-			const char *name = buf + at + 19;
-
-			memcpy(&reclen, buf + at + 16, sizeof(reclen));
-			if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
-				count++;
-			at += reclen;
-		}
-	}
-	ck_assert_int_eq(got, 0);
-	ck_assert_int_eq(close(fd), 0);
-	return count;
-}
-
-/* A temporary file of size bytes holding pattern seed, unlinked at once. */
-static int temp_file(uint64_t size, uint64_t seed)
-{
-	const char *tmp = getenv("TMPDIR");
-	char dir[PATH_MAX], path[PATH_MAX + 8];
-	uint8_t *bytes = malloc((size_t)size);
-	int fd;
-
-	ck_assert_ptr_nonnull(bytes);
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
-	ck_assert_int_lt(snprintf(dir, sizeof(dir), "%s/check_translate.XXXXXX", tmp),
-			 (int)sizeof(dir));
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	(void)snprintf(path, sizeof(path), "%s/file", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(unlink(path), 0);
-	ck_assert_int_eq(rmdir(dir), 0);
-	test_fill_pattern(bytes, (size_t)size, seed);
-	ck_assert_int_eq(pwrite(fd, bytes, (size_t)size, 0), (ssize_t)size);
-	free(bytes);
-	return fd;
+	return test_maps_equal(a, b);
 }
 
 /* A caller's mapping of one page, added and removed n times: changes of
@@ -318,10 +179,10 @@ static int temp_file(uint64_t size, uint64_t seed)
  * address a test watches), enough to end the deferral of removed memory. */
 static void churn(squib_mem_t *mem, unsigned n)
 {
-	const uint64_t p = page();
+	const uint64_t p = test_page();
 	void *own =
 	    mmap(NULL, (size_t)p, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	squib_region_opts_t opts = opts_of(0x7f000000, p, 999, 0);
+	squib_region_opts_t opts = test_opts_of(0x7f000000, p, 999, 0);
 
 	ck_assert_ptr_ne(own, MAP_FAILED);
 	opts.host_addr = own;
@@ -516,7 +377,7 @@ START_TEST(host_range_read_only_and_dirty_log)
 
 	/* Only read-only refuses writing: a dirty-logged region does not. */
 	{
-		squib_region_opts_t opts = opts_of(logged, size, 3, SQUIB_REGION_DIRTY_LOG);
+		squib_region_opts_t opts = test_opts_of(logged, size, 3, SQUIB_REGION_DIRTY_LOG);
 
 		CK_OK(squib_mem_add_region_opts(mem, &opts));
 		for (size_t k = 0; k < 3; k++) {
@@ -908,10 +769,10 @@ END_TEST
 
 START_TEST(translate_real_io)
 {
-	const uint64_t p = page(), a = 0x100000, size = 4 * p;
+	const uint64_t p = test_page(), a = 0x100000, size = 4 * p;
 	const uint64_t addr = a + size - 3000, len = 6000, off = 1234;
 	squib_mem_t *mem = test_mem_new();
-	int fd = temp_file(0x10000, 42);
+	int fd = test_temp_file(0x10000, 42);
 	struct iovec iov[2];
 	size_t used = 0;
 	uint8_t *buf = malloc(len), *file = malloc(len);
@@ -1119,7 +980,7 @@ START_TEST(pin_outlives_remove_and_free)
 	churn(mem, 40);
 	CK_STATUS(squib_mem_read(mem, SQUIB_GPA(a + s), &byte, 1), SQUIB_E_OUT_OF_RANGE);
 	for (size_t i = 0; i < 3; i++)
-		ck_assert_msg(mapped(iov[i].iov_base), "iov[%zu] unmapped while pinned", i);
+		ck_assert_msg(test_mapped(iov[i].iov_base), "iov[%zu] unmapped while pinned", i);
 	iov_fill(iov, used, 50);
 	ck_assert_uint_eq(iov_check(iov, used, 50), 3 * s - 0x200);
 
@@ -1136,7 +997,8 @@ START_TEST(pin_outlives_remove_and_free)
 	ck_assert_uint_eq(iov_check(iov, used, 51), 3 * s - 0x200);
 	squib_mem_unpin(pin);
 	for (size_t i = 0; i < 3; i++)
-		ck_assert_msg(!mapped(iov[i].iov_base), "iov[%zu] still mapped after unpin", i);
+		ck_assert_msg(!test_mapped(iov[i].iov_base), "iov[%zu] still mapped after unpin",
+			      i);
 }
 END_TEST
 
@@ -1160,7 +1022,7 @@ START_TEST(pin_then_free_then_unpin)
 	squib_mem_unpin(empty);
 	ck_assert_uint_eq(test_check_pattern(iov[0].iov_base, iov[0].iov_len, 9), s);
 	squib_mem_unpin(pin);
-	ck_assert(!mapped(iov[0].iov_base));
+	ck_assert(!test_mapped(iov[0].iov_base));
 }
 END_TEST
 
@@ -1241,22 +1103,22 @@ START_TEST(pin_many_of_one_region)
 	for (unsigned k = PINS / 2; k < PINS; k++) {
 		unsigned i = order[k];
 
-		ck_assert(mapped(host));
+		ck_assert(test_mapped(host));
 		ck_assert_uint_eq(test_check_pattern(host, (size_t)s, 4), s);
 		squib_mem_unpin(pins[i]);
 	}
-	ck_assert(!mapped(host));
+	ck_assert(!test_mapped(host));
 	squib_mem_free(mem);
 }
 END_TEST
 
 /* One pin of a removed region, and its unpin: the mapping and, for a
  * SHARED region, the memfd go away with the unpin and with nothing else. */
-static void pin_removed_cycle(squib_mem_t *mem, uint64_t size, uint32_t flags, struct maps *pinned,
-			      size_t *pinned_fds)
+static void pin_removed_cycle(squib_mem_t *mem, uint64_t size, uint32_t flags,
+			      struct test_maps *pinned, size_t *pinned_fds)
 {
 	const uint64_t a = 0x40000000;
-	squib_region_opts_t opts = opts_of(a, size, 77, flags);
+	squib_region_opts_t opts = test_opts_of(a, size, 77, flags);
 	squib_region_info_t info = SQUIB_REGION_INFO_INIT;
 	struct iovec iov[1];
 	size_t used = 0;
@@ -1274,7 +1136,7 @@ static void pin_removed_cycle(squib_mem_t *mem, uint64_t size, uint32_t flags, s
 	    squib_mem_pin(mem, SQUIB_GPA(a + 0x1000), 0x1000, SQUIB_PROT_RW, iov, 1, &used, &pin));
 	CK_OK(squib_mem_remove_region(mem, 77));
 	churn(mem, 40);
-	ck_assert(mapped(iov[0].iov_base));
+	ck_assert(test_mapped(iov[0].iov_base));
 	memset(iov[0].iov_base, 0x6b, iov[0].iov_len);
 	if (fd_copy >= 0) {
 		/* The pin holds the region's memory itself, not a copy: the
@@ -1286,11 +1148,11 @@ static void pin_removed_cycle(squib_mem_t *mem, uint64_t size, uint32_t flags, s
 		ck_assert_int_eq(close(fd_copy), 0);
 	}
 	if (pinned)
-		*pinned = count_maps();
+		*pinned = test_count_maps();
 	if (pinned_fds)
-		*pinned_fds = count_fds();
+		*pinned_fds = test_count_fds();
 	squib_mem_unpin(pin);
-	ck_assert_msg(!mapped(iov[0].iov_base), "pinned VMA %p still mapped after unpin",
+	ck_assert_msg(!test_mapped(iov[0].iov_base), "pinned VMA %p still mapped after unpin",
 		      iov[0].iov_base);
 }
 
@@ -1303,16 +1165,16 @@ START_TEST(pin_leaves_no_mapping_or_fd)
 	for (size_t k = 0; k < 2; k++)
 		for (size_t z = 0; z < 2; z++) {
 			uint64_t size = z ? big : small;
-			struct maps before, pinned, after;
+			struct test_maps before, pinned, after;
 			size_t fds_before, fds_pinned, fds_after;
 
 			/* Once to warm every allocator up, then counted. */
 			pin_removed_cycle(mem, size, kinds[k], NULL, NULL);
-			before = count_maps();
-			fds_before = count_fds();
+			before = test_count_maps();
+			fds_before = test_count_fds();
 			pin_removed_cycle(mem, size, kinds[k], &pinned, &fds_pinned);
-			after = count_maps();
-			fds_after = count_fds();
+			after = test_count_maps();
+			fds_after = test_count_fds();
 			ck_assert_msg(maps_equal(before, after),
 				      "flags 0x%x size 0x%" PRIx64 ": maps %zu lines %" PRIu64
 				      " bytes before, %zu lines %" PRIu64 " bytes after",
@@ -1331,18 +1193,18 @@ END_TEST
 START_TEST(pin_free_unpin_leaves_nothing)
 {
 	const uint64_t a = 0x100000, s = 0x10000;
-	struct maps before, after;
+	struct test_maps before, after;
 	size_t fds_before;
 
 	for (int round = 0; round < 2; round++) {
 		squib_mem_t *mem;
-		squib_region_opts_t opts = opts_of(a, s, 1, SQUIB_REGION_SHARED);
+		squib_region_opts_t opts = test_opts_of(a, s, 1, SQUIB_REGION_SHARED);
 		struct iovec iov[2];
 		size_t used = 0;
 		squib_pin_t *pin = NULL;
 
-		before = count_maps();
-		fds_before = count_fds();
+		before = test_count_maps();
+		fds_before = test_count_fds();
 		mem = test_mem_new();
 		CK_OK(squib_mem_add_region_opts(mem, &opts));
 		test_add(mem, a + s, s, 2);
@@ -1355,10 +1217,10 @@ START_TEST(pin_free_unpin_leaves_nothing)
 		ck_assert_uint_eq(iov_check(iov, used, 3), 2 * s);
 		ck_assert_uint_eq(iov_total(iov, used), 2 * s);
 		squib_mem_unpin(pin);
-		ck_assert(!mapped(iov[0].iov_base));
-		ck_assert(!mapped(iov[1].iov_base));
-		after = count_maps();
-		ck_assert_uint_eq(count_fds(), fds_before);
+		ck_assert(!test_mapped(iov[0].iov_base));
+		ck_assert(!test_mapped(iov[1].iov_base));
+		after = test_count_maps();
+		ck_assert_uint_eq(test_count_fds(), fds_before);
 		if (round == 1)
 			ck_assert_msg(maps_equal(before, after),
 				      "maps %zu lines %" PRIu64 " bytes before, %zu/%" PRIu64
