@@ -320,8 +320,6 @@ static squib_status_t adopt_caller_mapping(struct backing *backing,
 				(request->flags & UNDOABLE_FLAGS) ? flags_already_on(map, len) : 0);
 	if (status != SQUIB_OK)
 		return status; /* backing_create() closes the dup */
-	backing->map = map;
-	backing->map_len = len;
 	*host = map;
 	return SQUIB_OK;
 }
@@ -488,8 +486,6 @@ static squib_status_t map_library_owned(struct backing *backing,
 		    err, "cannot map %" PRIu64 " bytes for base " SQUIB_GPA_FMT " size %" PRIu64,
 		    map_len, request->base, request->size);
 	}
-	backing->map = map;
-	backing->map_len = (size_t)map_len;
 	status = apply_flags(map, (size_t)map_len, request->flags, 0);
 	if (status != SQUIB_OK)
 		return status;

@@ -45,10 +45,6 @@ struct backing {
 	 * caller's mapping. */
 	void *reservation;
 	size_t reservation_len;
-	/* The pages holding the region, page-aligned: inside the reservation,
-	 * or the caller's mapping itself. */
-	uint8_t *map;
-	size_t map_len;
 	char name[SQUIB_REGION_NAME_MAX];
 };
 
