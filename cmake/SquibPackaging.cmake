@@ -13,8 +13,10 @@ set(SQUIB_PUBLIC_HEADERS
 	include/squib/addr.h
 	include/squib/backing.h
 	include/squib/core.h
+	include/squib/dirty.h
 	include/squib/error.h
 	include/squib/export.h
+	include/squib/listener.h
 	include/squib/mem.h
 	include/squib/prot.h
 	include/squib/range.h

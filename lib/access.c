@@ -23,6 +23,7 @@
 #include <squib/ring.h>
 
 #include "compiler.h"
+#include "dirty_log.h"
 #include "error.h"
 #include "mem_internal.h"
 
@@ -234,8 +235,10 @@ static squib_status_t write_any(squib_mem_t *mem, uint64_t addr, const void *buf
 		status = fail_out_of_range(addr, len);
 	else if (len && (region->flags & SQUIB_REGION_READONLY))
 		status = fail_read_only(addr, len, region->slot);
-	else
+	else if (len) {
 		copy_to_guest(region->host + (addr - region->base), buf, len, value, width);
+		region_mark_written(region, addr, len);
+	}
 	access_end(mem, &guard);
 	return status;
 }
@@ -420,8 +423,10 @@ SQUIB_COLD static squib_status_t ring_store_slow(squib_mem_t *mem, uint64_t addr
 		status = fail_out_of_range(addr, width);
 	else if (region->flags & SQUIB_REGION_READONLY)
 		status = fail_read_only(addr, width, region->slot);
-	else
+	else {
 		store_release(region->host + (addr - region->base), value, width);
+		region_mark_written(region, addr, width);
+	}
 	access_end(mem, &guard);
 	return status;
 }

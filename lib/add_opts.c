@@ -24,11 +24,6 @@
 
 #define KNOWN_FLAGS 0x7ffu
 
-/* An opts->sz above this is not a struct a later header could define but
- * an uninitialised field: refusing it keeps the trailing-bytes check from
- * reading far past the caller's struct. */
-#define OPTS_SIZE_MAX 4096u
-
 static const char *const caller = "squib_mem_add_region_opts";
 
 static bool is_aligned(uint64_t value, uint64_t align)
@@ -208,7 +203,7 @@ squib_status_t squib_mem_add_region_opts(squib_mem_t *mem, const squib_region_op
 	if (!mem || !opts)
 		return squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: %s is NULL", caller,
 				  mem ? "opts" : "mem");
-	if (opts->sz < sizeof(*opts) || opts->sz > OPTS_SIZE_MAX)
+	if (opts->sz < sizeof(*opts) || opts->sz > SQUIB_STRUCT_SIZE_MAX)
 		return squib_fail(SQUIB_E_INVALID_ARGUMENT,
 				  "%s: opts->sz is %zu; this library's layout is %zu bytes", caller,
 				  opts->sz, sizeof(*opts));

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "backing.h"
+#include "dirty_log.h"
 #include "error.h"
 #include "host.h"
 #include "platform.h"
@@ -301,6 +302,7 @@ static squib_status_t adopt_caller_mapping(struct backing *backing,
 {
 	uint8_t *map = request->host_addr;
 	size_t len = (size_t)request->size; /* checked to fit: a mapping of it exists */
+	uint32_t already = 0;
 	squib_status_t status;
 
 	if (request->flags & SQUIB_REGION_FILE) {
@@ -314,12 +316,13 @@ static squib_status_t adopt_caller_mapping(struct backing *backing,
 	status = SQUIB_OK;
 	if (request->flags & SQUIB_REGION_PREFAULT)
 		status = populate_caller_mapping(map, len, request->flags, request->page);
+	if (request->flags & UNDOABLE_FLAGS)
+		already = flags_already_on(map, len);
 	if (status == SQUIB_OK)
-		status =
-		    apply_flags(map, len, request->flags,
-				(request->flags & UNDOABLE_FLAGS) ? flags_already_on(map, len) : 0);
+		status = apply_flags(map, len, request->flags, already);
 	if (status != SQUIB_OK)
 		return status; /* backing_create() closes the dup */
+	backing->applied = request->flags & UNDOABLE_FLAGS & ~already;
 	*host = map;
 	return SQUIB_OK;
 }
@@ -510,6 +513,7 @@ static squib_status_t map_library_owned(struct backing *backing,
  * only partly made. */
 static void backing_release(struct backing *backing)
 {
+	dirty_log_free(atomic_load_explicit(&backing->dirty, memory_order_relaxed));
 	if (backing->reservation)
 		squib_host_unreserve(backing->reservation, backing->reservation_len);
 	if (backing->fd >= 0)
@@ -556,6 +560,15 @@ squib_status_t backing_create(const struct backing_request *request, struct back
 				    .page = request->page,
 				    .flags = request->flags};
 	atomic_init(&backing->refs, 1u);
+	atomic_init(&backing->dirty, NULL);
+	if ((request->flags & SQUIB_REGION_DIRTY_LOG) &&
+	    !backing_dirty_log(backing, request->base, request->size)) {
+		squib_host_free(backing);
+		return squib_fail(
+		    SQUIB_E_NO_MEMORY,
+		    "cannot allocate the dirty bitmap of %zu words of the region at " SQUIB_GPA_FMT,
+		    dirty_words(request->base, request->size), request->base);
+	}
 	if (name_len)
 		memcpy(backing->name, request->name, name_len);
 	status = request->host_addr ? adopt_caller_mapping(backing, request, host)
@@ -573,6 +586,25 @@ void backing_put(struct backing *backing)
 	/* acq_rel: whoever gives the memory back sees every use of it done. */
 	if (atomic_fetch_sub_explicit(&backing->refs, 1u, memory_order_acq_rel) == 1u)
 		backing_release(backing);
+}
+
+void backing_abandon(struct backing *backing, uint8_t *host, uint64_t size)
+{
+	if (!backing->reservation && backing->applied)
+		undo_flags(host, (size_t)size, backing->applied);
+	backing_put(backing);
+}
+
+struct dirty_log *backing_dirty_log(struct backing *backing, uint64_t base, uint64_t size)
+{
+	struct dirty_log *log = atomic_load_explicit(&backing->dirty, memory_order_relaxed);
+
+	if (!log) {
+		log = dirty_log_new(base, size);
+		/* Release: an unpin that finds the log finds it made. */
+		atomic_store_explicit(&backing->dirty, log, memory_order_release);
+	}
+	return log;
 }
 
 #if defined(__linux__) && !defined(MADV_DONTNEED_LOCKED)

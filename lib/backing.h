@@ -19,6 +19,7 @@
 #include <squib/backing.h>
 #include <squib/error.h>
 
+struct dirty_log;
 struct region;
 
 /* What squib_mem_add_region_opts() checked, or 0.2's add functions made:
@@ -45,6 +46,12 @@ struct backing {
 	 * caller's mapping. */
 	void *reservation;
 	size_t reservation_len;
+	/* Of a caller's mapping: the flags the library applied to it, which
+	 * backing_abandon() takes back. */
+	uint32_t applied;
+	/* The region's dirty log, once it has logged (lib/dirty_log.h): set
+	 * under the handle's mutex, read by unpins without it. */
+	struct dirty_log *_Atomic dirty;
 	char name[SQUIB_REGION_NAME_MAX];
 };
 
@@ -73,6 +80,15 @@ static inline void backing_get(struct backing *backing)
 
 /* Drops one reference; the last gives everything back. */
 void backing_put(struct backing *backing);
+
+/* Undoes backing_create() of a region no reader ever saw (a listener
+ * refused it), whose memory is [host, host + size): also takes back the
+ * flags applied to a caller's mapping, which a removal leaves. */
+void backing_abandon(struct backing *backing, uint8_t *host, uint64_t size);
+
+/* The dirty log of a backing, made clear (not logging) the first time;
+ * NULL when out of memory. Under the handle's mutex. */
+struct dirty_log *backing_dirty_log(struct backing *backing, uint64_t base, uint64_t size);
 
 /* squib_mem_discard() of [region->base + offset, + len), already checked
  * to be page-aligned and inside the region, which must be writable and

@@ -5,6 +5,7 @@
 #include <squib/backing.h>
 
 #include "backing.h"
+#include "dirty_log.h"
 #include "error.h"
 #include "mem_internal.h"
 
@@ -45,8 +46,11 @@ squib_status_t squib_mem_discard(squib_mem_t *mem, squib_gpa_t addr, size_t len)
 				    "addr " SQUIB_GPA_FMT " + len %zu: slot %" PRIu32
 				    " is the caller's mapping, which the library never gives back",
 				    addr.raw, len, region->slot);
-	else
+	else {
 		status = backing_discard(region, addr.raw - region->base, len);
+		if (status == SQUIB_OK)
+			region_mark_written(region, addr.raw, len);
+	}
 	access_end(mem, &guard);
 	if (status != SQUIB_E_INVALID_ARGUMENT)
 		return status;

@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "backing.h"
+#include "dirty_log.h"
 #include "error.h"
 #include "host.h"
+#include "listener.h"
 #include "mem_internal.h"
 
 static void grace_period_done_locked(squib_mem_t *mem);
@@ -44,6 +46,7 @@ squib_status_t squib_mem_new(squib_mem_t **out)
 	mem->unmap_count = 0;
 	mem->unmap_bytes = 0;
 	mem->spare = NULL;
+	mem->listeners = (struct listener_set){0};
 	*out = mem;
 	return SQUIB_OK;
 }
@@ -62,18 +65,38 @@ void squib_mem_free(squib_mem_t *mem)
 		backing_put(table_regions(table)[i].backing);
 	table_free(table);
 	table_free(mem->spare);
+	listener_set_free(&mem->listeners);
 	pthread_mutex_destroy(&mem->lock);
 	squib_host_free(mem);
 }
 
+/* A thread inside a listener callback holds the mutex already: it is what
+ * keeps mutations away, as the mutex would. */
 void squib_mem_lock_for_access(const squib_mem_t *mem)
 {
-	pthread_mutex_lock((pthread_mutex_t *)&mem->lock);
+	if (!listener_running_on(mem))
+		pthread_mutex_lock((pthread_mutex_t *)&mem->lock);
 }
 
 void squib_mem_unlock_for_access(const squib_mem_t *mem)
 {
-	pthread_mutex_unlock((pthread_mutex_t *)&mem->lock);
+	if (!listener_running_on(mem))
+		pthread_mutex_unlock((pthread_mutex_t *)&mem->lock);
+}
+
+squib_status_t mem_mutation_lock(squib_mem_t *mem, const char *caller)
+{
+	if (listener_running_on(mem))
+		return squib_fail(SQUIB_E_BUSY,
+				  "%s: called from inside a listener callback on the same handle",
+				  caller);
+	pthread_mutex_lock(&mem->lock);
+	return SQUIB_OK;
+}
+
+void mem_mutation_unlock(squib_mem_t *mem)
+{
+	pthread_mutex_unlock(&mem->lock);
 }
 
 /*
@@ -122,7 +145,7 @@ static void grace_period_done_locked(squib_mem_t *mem)
  * for a grace period when the batch is full (see above). Waiting under the
  * mutex only delays other writers: readers never take it.
  */
-static void table_replace_locked(squib_mem_t *mem, struct table *next, const struct region *removed)
+void mem_publish_locked(squib_mem_t *mem, struct table *next, const struct region *removed)
 {
 	struct table *old = atomic_load_explicit(&mem->table, memory_order_relaxed);
 
@@ -148,7 +171,13 @@ static void table_replace_locked(squib_mem_t *mem, struct table *next, const str
 	}
 }
 
-static struct table *current_table_locked(const squib_mem_t *mem)
+void mem_grace_period_locked(squib_mem_t *mem)
+{
+	squib_epoch_synchronize();
+	grace_period_done_locked(mem);
+}
+
+struct table *mem_table_locked(const squib_mem_t *mem)
 {
 	return atomic_load_explicit(&mem->table, memory_order_relaxed);
 }
@@ -156,7 +185,7 @@ static struct table *current_table_locked(const squib_mem_t *mem)
 static squib_status_t region_add_locked(squib_mem_t *mem, const struct backing_request *request,
 					uint32_t slot, squib_prot_t prot)
 {
-	struct table *table = current_table_locked(mem), *grown, *spare;
+	struct table *table = mem_table_locked(mem), *grown, *spare;
 	const struct region *other;
 	struct region region = {.base = request->base,
 				.size = request->size,
@@ -200,19 +229,28 @@ static squib_status_t region_add_locked(squib_mem_t *mem, const struct backing_r
 			table_free(grown);
 		return status;
 	}
+	/* Before any reader can see the region: a listener that refuses it
+	 * leaves the handle as it was. */
+	status = listeners_region_add(mem, &region);
+	if (status != SQUIB_OK) {
+		backing_abandon(region.backing, region.host, region.size);
+		table_recycle(&mem->spare, grown);
+		return status;
+	}
 	table_fill_insert(grown, table, insert_at, &region);
-	table_replace_locked(mem, grown, NULL);
+	mem_publish_locked(mem, grown, NULL);
 	return SQUIB_OK;
 }
 
 squib_status_t squib_mem_region_add(squib_mem_t *mem, const struct backing_request *request,
 				    uint32_t slot, squib_prot_t prot)
 {
-	squib_status_t status;
+	squib_status_t status = mem_mutation_lock(mem, "adding a region");
 
-	pthread_mutex_lock(&mem->lock);
+	if (status != SQUIB_OK)
+		return status;
 	status = region_add_locked(mem, request, slot, prot);
-	pthread_mutex_unlock(&mem->lock);
+	mem_mutation_unlock(mem);
 	return status;
 }
 
@@ -260,28 +298,40 @@ squib_status_t squib_mem_remove_region(squib_mem_t *mem, uint32_t slot)
 	struct table *table, *shrunk;
 	const struct region *found;
 	struct region removed;
+	struct dirty_log *log;
+	squib_status_t status;
 
 	if (!mem)
 		return squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: mem is NULL", __func__);
-	pthread_mutex_lock(&mem->lock);
-	table = current_table_locked(mem);
+	status = mem_mutation_lock(mem, __func__);
+	if (status != SQUIB_OK)
+		return status;
+	table = mem_table_locked(mem);
 	found = table_find_slot(table, slot);
 	if (!found) {
-		pthread_mutex_unlock(&mem->lock);
+		mem_mutation_unlock(mem);
 		return squib_fail(SQUIB_E_NOT_FOUND, "no region has slot %" PRIu32, slot);
 	}
 	removed = *found;
 	shrunk = table_with_remove(table, found, &mem->spare);
 	if (!shrunk) {
-		pthread_mutex_unlock(&mem->lock);
+		mem_mutation_unlock(mem);
 		return squib_fail(SQUIB_E_NO_MEMORY, "cannot allocate a table of %zu regions",
 				  table->count - 1);
 	}
 	/* Once the replaced table's readers are gone, no access can be inside
 	 * the region: earlier ones have ended, later ones see the new table.
-	 * Its memory is unmapped then, with the next grace period. */
-	table_replace_locked(mem, shrunk, &removed);
-	pthread_mutex_unlock(&mem->lock);
+	 * Its memory is unmapped then, with the next grace period, but not
+	 * before the listeners have let go of it (a KVM slot must be deleted
+	 * while its memory is mapped): the reference held here sees to it. */
+	backing_get(removed.backing);
+	mem_publish_locked(mem, shrunk, &removed);
+	log = atomic_load_explicit(&removed.backing->dirty, memory_order_relaxed);
+	if (log)
+		atomic_store_explicit(&log->logging, false, memory_order_relaxed);
+	listeners_region_del(mem, &removed);
+	backing_put(removed.backing);
+	mem_mutation_unlock(mem);
 	return SQUIB_OK;
 }
 
@@ -318,7 +368,7 @@ static squib_status_t check_info(const squib_mem_t *mem, const squib_region_info
 /* Fills the fields of the layout this library knows that fit in info->sz,
  * one by one: sz, any padding and any byte past that layout stay as the
  * caller left them. 0.2's fields always fit (check_info). */
-static void info_fill(squib_region_info_t *info, const struct region *region)
+void region_info_fill(squib_region_info_t *info, const struct region *region)
 {
 	const struct backing *backing = region->backing;
 
@@ -348,7 +398,7 @@ squib_status_t squib_mem_find_region(const squib_mem_t *mem, squib_gpa_t addr,
 		return status;
 	region = table_find(access_begin(mem, &guard), addr.raw, 1);
 	if (region)
-		info_fill(info, region);
+		region_info_fill(info, region);
 	access_end(mem, &guard);
 	if (!region)
 		return squib_fail(SQUIB_E_OUT_OF_RANGE, "no region contains addr " SQUIB_GPA_FMT,
@@ -367,7 +417,7 @@ squib_status_t squib_mem_get_region(const squib_mem_t *mem, uint32_t slot,
 		return status;
 	region = table_find_slot(access_begin(mem, &guard), slot);
 	if (region)
-		info_fill(info, region);
+		region_info_fill(info, region);
 	access_end(mem, &guard);
 	if (!region)
 		return squib_fail(SQUIB_E_NOT_FOUND, "no region has slot %" PRIu32, slot);
@@ -399,7 +449,7 @@ int squib_mem_foreach_region(const squib_mem_t *mem, squib_region_cb cb, void *c
 	for (size_t i = 0; i < snapshot->count && result == 0; i++) {
 		squib_region_info_t info = SQUIB_REGION_INFO_INIT;
 
-		info_fill(&info, &table_regions(snapshot)[i]);
+		region_info_fill(&info, &table_regions(snapshot)[i]);
 		result = cb(&info, ctx);
 	}
 	for (size_t i = 0; i < snapshot->count; i++)

@@ -11,7 +11,13 @@
 #include <squib/mem.h>
 
 #include "epoch.h"
+#include "listener.h"
 #include "table.h"
+
+/* An input struct's sz above this is not a struct a later header could
+ * define but an uninitialised field: refusing it keeps the trailing-bytes
+ * check from reading far past the caller's struct. */
+#define SQUIB_STRUCT_SIZE_MAX 4096u
 
 /* Changes that may wait for one grace period together; see mem.c. */
 #define SQUIB_RETIRED_MAX 32
@@ -38,6 +44,7 @@ struct squib_mem { /* NOLINT(clang-analyzer-optin.performance.Padding) */
 	 * build. See table_replace_locked() in mem.c. */
 	struct table *retired;
 	struct table *spare;
+	struct listener_set listeners;
 	uint64_t unmap_bytes;
 	size_t retired_bytes; /* capacity of the retired tables */
 	unsigned retired_count;
@@ -57,6 +64,21 @@ struct backing_request;
  * SQUIB_E_SLOT_IN_USE in the contract's order): the one path of every add. */
 squib_status_t squib_mem_region_add(squib_mem_t *mem, const struct backing_request *request,
 				    uint32_t slot, squib_prot_t prot);
+
+/* Takes the mutex of a mutation: SQUIB_E_BUSY, with the message, from
+ * inside a listener callback on mem, whose thread holds it already. */
+squib_status_t mem_mutation_lock(squib_mem_t *mem, const char *caller);
+void mem_mutation_unlock(squib_mem_t *mem);
+
+/* With the mutex held: the current table; publishing the next one, which
+ * retires the current one with the region it drops (or NULL); and waiting
+ * for a grace period now, after which no reader holds anything retired. */
+struct table *mem_table_locked(const squib_mem_t *mem);
+void mem_publish_locked(squib_mem_t *mem, struct table *next, const struct region *removed);
+void mem_grace_period_locked(squib_mem_t *mem);
+
+/* Fills the fields of info that fit in info->sz from region. */
+void region_info_fill(squib_region_info_t *info, const struct region *region);
 
 void squib_mem_lock_for_access(const squib_mem_t *mem);
 void squib_mem_unlock_for_access(const squib_mem_t *mem);

@@ -361,3 +361,22 @@ struct table *table_with_remove(const struct table *table, const struct region *
 	table_index(shrunk);
 	return shrunk;
 }
+
+struct table *table_with_update(const struct table *table, const struct region *old,
+				const struct region *updated, struct table **spare)
+{
+	struct region *regions;
+	uint32_t *by_slot;
+	size_t at = (size_t)(old - table_regions(table));
+	size_t write_slow = table->write_slow - !region_takes_plain_writes(old) +
+			    !region_takes_plain_writes(updated);
+	struct table *next = table_alloc(table->count, write_slow, spare, &regions, &by_slot);
+
+	if (!next)
+		return NULL;
+	memcpy(regions, table_regions(table), table->count * sizeof(*regions));
+	regions[at] = *updated;
+	memcpy(by_slot, table->by_slot, table->count * sizeof(*by_slot));
+	table_index(next);
+	return next;
+}

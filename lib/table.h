@@ -153,6 +153,12 @@ void table_fill_insert(struct table *grown, const struct table *table, size_t in
 struct table *table_with_remove(const struct table *table, const struct region *region,
 				struct table **spare);
 
+/* A new table with `old` (one of table's regions) replaced by `updated`,
+ * which has the same base and slot; NULL when out of host memory. *spare
+ * as above. */
+struct table *table_with_update(const struct table *table, const struct region *old,
+				const struct region *updated, struct table **spare);
+
 /* Keeps the bigger of *spare and a table no reader can see any more, for
  * the next build; frees the other. */
 void table_recycle(struct table **spare, struct table *unused);

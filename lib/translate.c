@@ -20,16 +20,22 @@
 
 #include "backing.h"
 #include "compiler.h"
+#include "dirty_log.h"
 #include "error.h"
 #include "host.h"
 #include "mem_internal.h"
 
+/* What a pin keeps of each region it touches: the memory, and for a pin
+ * taken for writing the guest range to mark dirty when it is let go. */
 struct pin_piece {
 	struct backing *backing;
+	uint64_t addr;
+	uint64_t len;
 };
 
 struct squib_pin {
 	size_t count;
+	bool written; /* taken with SQUIB_PROT_WRITE */
 	struct pin_piece pieces[];
 };
 
@@ -264,12 +270,20 @@ squib_status_t squib_mem_pin(squib_mem_t *mem, squib_gpa_t addr, size_t len, squ
 		/* count <= iov_cap iovecs the caller has room for: no overflow. */
 		made = squib_host_alloc(sizeof(*made) + count * sizeof(made->pieces[0]));
 	if (made) {
+		uint64_t at = addr.raw;
+
 		made->count = count;
+		made->written = access & SQUIB_PROT_WRITE;
+		fill(table, addr.raw, len, first, count, iov);
 		for (size_t i = 0; i < count; i++) {
-			made->pieces[i].backing = table->regions[first + i].backing;
+			made->pieces[i] = (struct pin_piece){
+			    .backing = table->regions[first + i].backing,
+			    .addr = at,
+			    .len = iov[i].iov_len,
+			};
+			at += iov[i].iov_len;
 			backing_get(made->pieces[i].backing);
 		}
-		fill(table, addr.raw, len, first, count, iov);
 		*iov_used = count;
 		*pin = made;
 	} else if (status == SQUIB_OK) {
@@ -280,10 +294,35 @@ squib_status_t squib_mem_pin(squib_mem_t *mem, squib_gpa_t addr, size_t len, squ
 	return status;
 }
 
+/*
+ * The writes through a pin are done when it is let go: marked in the
+ * regions that log now. In a read section, so that a switch that stops a
+ * region logging (which waits for a grace period) knows this mark is done
+ * before the next switch clears the bitmap. Without a handle: the log
+ * belongs to the backing the pin holds, handle freed or not.
+ */
+static void mark_pin_written(const struct squib_pin *pin)
+{
+	uint64_t seq;
+	struct squib_reader *reader = reader_enter(&seq);
+
+	for (size_t i = 0; i < pin->count; i++) {
+		struct dirty_log *log =
+		    atomic_load_explicit(&pin->pieces[i].backing->dirty, memory_order_acquire);
+
+		if (log && atomic_load_explicit(&log->logging, memory_order_relaxed))
+			dirty_log_mark(log, pin->pieces[i].addr, pin->pieces[i].len);
+	}
+	if (reader)
+		reader_exit(reader, seq);
+}
+
 void squib_mem_unpin(squib_pin_t *pin)
 {
 	if (!pin)
 		return;
+	if (pin->written)
+		mark_pin_written(pin);
 	for (size_t i = 0; i < pin->count; i++)
 		backing_put(pin->pieces[i].backing);
 	squib_host_free(pin);

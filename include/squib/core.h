@@ -11,8 +11,10 @@
 #include <squib/access.h>
 #include <squib/addr.h>
 #include <squib/backing.h>
+#include <squib/dirty.h>
 #include <squib/error.h>
 #include <squib/export.h>
+#include <squib/listener.h>
 #include <squib/mem.h>
 #include <squib/prot.h>
 #include <squib/range.h>

@@ -112,6 +112,23 @@ SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_add_region_from_bytes(squib_m
 SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_remove_region(squib_mem_t *mem, uint32_t slot);
 
 /**
+ * Changes the recorded protection (the guest's view) of the region with
+ * slot @p slot to @p prot, after every listener's protect accepted it (a
+ * refusal undoes the listeners already called and changes nothing). The
+ * host mapping and the library's own accesses are not affected: a host
+ * mapping is read-only only through SQUIB_REGION_READONLY. Asking for the
+ * protection the region has succeeds and calls nobody.
+ *
+ * @return SQUIB_OK; SQUIB_E_INVALID_ARGUMENT for a NULL @p mem or unknown
+ *         @p prot bits; SQUIB_E_NOT_FOUND; SQUIB_E_NO_MEMORY for a table
+ *         that cannot be allocated; SQUIB_E_BUSY from inside a listener
+ *         callback on @p mem (squib/listener.h); or a listener's status.
+ * Thread-safety: as squib_mem_remove_region(). Since 0.3.
+ */
+SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_set_protection(squib_mem_t *mem, uint32_t slot,
+								  squib_prot_t prot);
+
+/**
  * Returns the number of registered regions (0 for a NULL @p mem).
  *
  * Thread-safety: safe from any thread; the count may be stale by the time

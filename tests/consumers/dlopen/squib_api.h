@@ -63,7 +63,13 @@
 	X(squib_mem_load_u64_acquire, "SQUIB_CORE_0.3")                                            \
 	X(squib_mem_store_u16_release, "SQUIB_CORE_0.3")                                           \
 	X(squib_mem_store_u32_release, "SQUIB_CORE_0.3")                                           \
-	X(squib_mem_store_u64_release, "SQUIB_CORE_0.3")
+	X(squib_mem_store_u64_release, "SQUIB_CORE_0.3")                                           \
+	X(squib_mem_listener_add, "SQUIB_CORE_0.3")                                                \
+	X(squib_mem_listener_remove, "SQUIB_CORE_0.3")                                             \
+	X(squib_mem_set_protection, "SQUIB_CORE_0.3")                                              \
+	X(squib_mem_set_dirty_log, "SQUIB_CORE_0.3")                                               \
+	X(squib_mem_get_dirty_log, "SQUIB_CORE_0.3")                                               \
+	X(squib_mem_mark_dirty, "SQUIB_CORE_0.3")
 
 /* Nodes that no name may resolve at unless the table puts it there, besides
  * the nodes of the table: SQUIB_CORE_0.1 never existed, and SQUIB_CORE_0.3

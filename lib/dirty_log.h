@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal: the dirty bitmap of one region (squib/dirty.h), in KVM's
+ * layout.
+ *
+ * A log belongs to a region's backing: made when the region first logs,
+ * given back with the backing, so that a write that found the region in an
+ * old table, or a pin's unpin after the region's removal, can always reach
+ * it. Whether the region logs is decided by its flags in the table (what
+ * writes look at) and mirrored in `logging` (what unpins look at, having no
+ * table).
+ *
+ * Bits are set with a release fetch-or after the data is stored and taken
+ * with an acquire exchange, so that whoever harvests a bit sees the write
+ * it stands for; a bit set after the exchange stays for the next harvest.
+ * That is the whole of "never lose a racing write". Not installed.
+ */
+#ifndef SQUIB_LIB_DIRTY_LOG_H
+#define SQUIB_LIB_DIRTY_LOG_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <squib/dirty.h>
+
+#include "backing.h"
+#include "table.h"
+
+#define DIRTY_PAGE_SHIFT 12
+
+struct dirty_log {
+	uint64_t first_page; /* align_down(base, 4096) / 4096 */
+	size_t words;	     /* ceil(pages the region touches / 64) */
+	_Atomic bool logging;
+	/* words zeroed words for the listeners' log_sync: used only under the
+	 * handle's mutex, allocated with the log so that a harvest never
+	 * fails for memory. */
+	uint64_t *sync;
+	_Atomic uint64_t bits[];
+};
+
+/* Words of the bitmap of [base, base + size), size > 0. */
+static inline size_t dirty_words(uint64_t base, uint64_t size)
+{
+	uint64_t pages = ((base + (size - 1)) >> DIRTY_PAGE_SHIFT) - (base >> DIRTY_PAGE_SHIFT) + 1;
+
+	return (size_t)((pages + 63) / 64);
+}
+
+/* A clear log for a region of [base, base + size), not logging; NULL when
+ * out of memory. */
+struct dirty_log *dirty_log_new(uint64_t base, uint64_t size);
+void dirty_log_free(struct dirty_log *log);
+
+/* Marks the pages [addr, addr + len) touches; len > 0, inside the region. */
+void dirty_log_mark(struct dirty_log *log, uint64_t addr, uint64_t len);
+
+/* Clears every bit (no write may be marking it). */
+void dirty_log_clear(struct dirty_log *log);
+
+/* ORs log->sync into the bitmap and zeroes log->sync again. */
+void dirty_log_merge_sync(struct dirty_log *log);
+
+/* Copies the bitmap to out[0, words); with clear, takes the bits copied. */
+void dirty_log_harvest(struct dirty_log *log, uint64_t *out, bool clear);
+
+/* After a library write of len > 0 bytes at addr into region (found in a
+ * read section): marks them where the region logs. */
+static inline void region_mark_written(const struct region *region, uint64_t addr, uint64_t len)
+{
+	if (region->flags & SQUIB_REGION_DIRTY_LOG)
+		dirty_log_mark(atomic_load_explicit(&region->backing->dirty, memory_order_acquire),
+			       addr, len);
+}
+
+#endif
