@@ -561,13 +561,20 @@ squib_status_t backing_create(const struct backing_request *request, struct back
 				    .flags = request->flags};
 	atomic_init(&backing->refs, 1u);
 	atomic_init(&backing->dirty, NULL);
-	if ((request->flags & SQUIB_REGION_DIRTY_LOG) &&
-	    !backing_dirty_log(backing, request->base, request->size)) {
-		squib_host_free(backing);
-		return squib_fail(
-		    SQUIB_E_NO_MEMORY,
-		    "cannot allocate the dirty bitmap of %zu words of the region at " SQUIB_GPA_FMT,
-		    dirty_words(request->base, request->size), request->base);
+	if (request->flags & SQUIB_REGION_DIRTY_LOG) {
+		/* Logging from the start: the bitmap before the memory, so
+		 * that nothing can fail once the memory is made. */
+		struct dirty_log *log = dirty_log_new(request->base, request->size);
+
+		if (!log) {
+			squib_host_free(backing);
+			return squib_fail(SQUIB_E_NO_MEMORY,
+					  "cannot allocate the dirty bitmap of %zu words of the "
+					  "region at " SQUIB_GPA_FMT,
+					  dirty_words(request->base, request->size), request->base);
+		}
+		atomic_store_explicit(&log->logging, true, memory_order_relaxed);
+		atomic_init(&backing->dirty, log);
 	}
 	if (name_len)
 		memcpy(backing->name, request->name, name_len);
@@ -593,18 +600,6 @@ void backing_abandon(struct backing *backing, uint8_t *host, uint64_t size)
 	if (!backing->reservation && backing->applied)
 		undo_flags(host, (size_t)size, backing->applied);
 	backing_put(backing);
-}
-
-struct dirty_log *backing_dirty_log(struct backing *backing, uint64_t base, uint64_t size)
-{
-	struct dirty_log *log = atomic_load_explicit(&backing->dirty, memory_order_relaxed);
-
-	if (!log) {
-		log = dirty_log_new(base, size);
-		/* Release: an unpin that finds the log finds it made. */
-		atomic_store_explicit(&backing->dirty, log, memory_order_release);
-	}
-	return log;
 }
 
 #if defined(__linux__) && !defined(MADV_DONTNEED_LOCKED)

@@ -86,10 +86,6 @@ void backing_put(struct backing *backing);
  * flags applied to a caller's mapping, which a removal leaves. */
 void backing_abandon(struct backing *backing, uint8_t *host, uint64_t size);
 
-/* The dirty log of a backing, made clear (not logging) the first time;
- * NULL when out of memory. Under the handle's mutex. */
-struct dirty_log *backing_dirty_log(struct backing *backing, uint64_t base, uint64_t size);
-
 /* squib_mem_discard() of [region->base + offset, + len), already checked
  * to be page-aligned and inside the region, which must be writable and
  * library-owned. */

@@ -15,22 +15,34 @@
 #include "listener.h"
 #include "mem_internal.h"
 
-/* Publishes a copy of the current table with found (one of its regions)
- * replaced by updated, once the listeners accepted the change through
- * ask(); the same base and slot. */
-static squib_status_t
-region_update_locked(squib_mem_t *mem, const struct region *found, const struct region *updated,
-		     squib_status_t (*ask)(squib_mem_t *mem, const struct region *updated,
-					   const struct region *found))
+/* The table that replaces found (one of the current table's regions) with
+ * updated, the same base and slot; NULL with the message when out of
+ * memory. Published once the listeners accepted the change, else given
+ * to table_recycle(). */
+static struct table *update_reserve(squib_mem_t *mem, const struct region *found,
+				    const struct region *updated)
 {
 	struct table *table = mem_table_locked(mem);
 	struct table *next = table_with_update(table, found, updated, &mem->spare);
-	squib_status_t status;
 
 	if (!next)
-		return squib_fail(SQUIB_E_NO_MEMORY, "cannot allocate a table of %zu regions",
-				  table->count);
-	status = ask(mem, updated, found);
+		(void)squib_fail(SQUIB_E_NO_MEMORY, "cannot allocate a table of %zu regions",
+				 table->count);
+	return next;
+}
+
+static squib_status_t set_protection_locked(squib_mem_t *mem, const struct region *found,
+					    squib_prot_t prot)
+{
+	struct region updated = *found;
+	struct table *next;
+	squib_status_t status;
+
+	updated.prot = prot;
+	next = update_reserve(mem, found, &updated);
+	if (!next)
+		return SQUIB_E_NO_MEMORY;
+	status = listeners_protect(mem, &updated, found->prot);
 	if (status != SQUIB_OK) {
 		table_recycle(&mem->spare, next);
 		return status;
@@ -39,16 +51,9 @@ region_update_locked(squib_mem_t *mem, const struct region *found, const struct 
 	return SQUIB_OK;
 }
 
-static squib_status_t ask_protect(squib_mem_t *mem, const struct region *updated,
-				  const struct region *found)
-{
-	return listeners_protect(mem, updated, found->prot);
-}
-
 squib_status_t squib_mem_set_protection(squib_mem_t *mem, uint32_t slot, squib_prot_t prot)
 {
 	const struct region *found;
-	struct region updated;
 	squib_status_t status;
 
 	if (!mem)
@@ -63,45 +68,56 @@ squib_status_t squib_mem_set_protection(squib_mem_t *mem, uint32_t slot, squib_p
 	found = table_find_slot(mem_table_locked(mem), slot);
 	if (!found)
 		status = squib_fail(SQUIB_E_NOT_FOUND, "no region has slot %" PRIu32, slot);
-	else if (found->prot != prot) {
-		updated = *found;
-		updated.prot = prot;
-		status = region_update_locked(mem, found, &updated, ask_protect);
-	}
+	else if (found->prot != prot)
+		status = set_protection_locked(mem, found, prot);
 	mem_mutation_unlock(mem);
 	return status;
 }
 
-static squib_status_t ask_dirty_log(squib_mem_t *mem, const struct region *updated,
-				    const struct region *found)
-{
-	(void)found;
-	return listeners_dirty_log(mem, updated, updated->flags & SQUIB_REGION_DIRTY_LOG);
-}
-
 /* squib_mem_set_dirty_log() with the mutex held, for a region that is not
- * in the state asked for. */
+ * in the state asked for. The region's first switch on makes its bitmap,
+ * which the backing keeps from then on: a write that found the region in
+ * an old table, or an unpin, may still reach it. */
 static squib_status_t set_dirty_log_locked(squib_mem_t *mem, const struct region *found,
 					   bool enable)
 {
-	struct dirty_log *log = backing_dirty_log(found->backing, found->base, found->size);
+	struct backing *backing = found->backing;
+	struct dirty_log *log = atomic_load_explicit(&backing->dirty, memory_order_relaxed);
+	struct dirty_log *made = NULL;
 	struct region updated = *found;
+	struct table *next;
 	squib_status_t status;
 
-	if (!log)
-		return squib_fail(SQUIB_E_NO_MEMORY,
-				  "cannot allocate the dirty bitmap of %zu words of slot %" PRIu32,
-				  dirty_words(found->base, found->size), found->slot);
+	if (!log) {
+		log = made = dirty_log_new(found->base, found->size);
+		if (!log)
+			return squib_fail(SQUIB_E_NO_MEMORY,
+					  "cannot allocate the dirty bitmap of %zu words of slot "
+					  "%" PRIu32,
+					  dirty_words(found->base, found->size), found->slot);
+	}
 	updated.flags ^= SQUIB_REGION_DIRTY_LOG;
+	next = update_reserve(mem, found, &updated);
+	if (!next) {
+		dirty_log_free(made);
+		return SQUIB_E_NO_MEMORY;
+	}
+	status = listeners_dirty_log(mem, &updated, enable);
+	if (status != SQUIB_OK) {
+		table_recycle(&mem->spare, next);
+		dirty_log_free(made);
+		return status;
+	}
 	/* No write marks the bitmap now: the region does not log, and the
 	 * switch that stopped it waited for the writes in progress. */
 	if (enable)
 		dirty_log_clear(log);
-	status = region_update_locked(mem, found, &updated, ask_dirty_log);
-	if (status != SQUIB_OK)
-		return status;
+	/* Release: whoever finds the region logging finds its bitmap. */
+	if (made)
+		atomic_store_explicit(&backing->dirty, made, memory_order_release);
 	atomic_store_explicit(&log->logging, enable, memory_order_relaxed);
-	/* So that the next enable starts clear: no write or unpin that saw
+	mem_publish_locked(mem, next, NULL);
+	/* So that the next switch on starts clear: no write or unpin that saw
 	 * the region logging is still marking. */
 	if (!enable)
 		mem_grace_period_locked(mem);

@@ -1082,6 +1082,19 @@ START_TEST(test_opts_anonymous)
 }
 END_TEST
 
+START_TEST(test_opts_dirty_log)
+{
+	struct opts_ctx ctx;
+
+	/* Logging from the start: the bitmap comes with the backing's record,
+	 * before the memory. */
+	opts_init(&ctx, SQUIB_REGION_DIRTY_LOG, 3 * 4096 + 100);
+	ctx.opts.range.base = SQUIB_GPA(0x8000);
+	sweep_opts("squib_mem_add_region_opts (DIRTY_LOG)", &ctx,
+		   "alloc, alloc, alloc, map, madvise, madvise");
+}
+END_TEST
+
 START_TEST(test_opts_anonymous_flags)
 {
 	struct opts_ctx ctx;
@@ -1450,6 +1463,199 @@ START_TEST(test_discard_locked)
 }
 END_TEST
 
+/* ---- listeners, protection changes and dirty logging ---------------------------- */
+
+/* A listener that keeps count of the regions it holds, as a KVM plugin
+ * keeps its slots: every region_add a failed call made must be undone. */
+struct mirror {
+	int held;
+	int protects; /* protect calls minus their undos */
+	int logging;  /* dirty_log(true) calls minus dirty_log(false) */
+};
+
+static squib_status_t mirror_add(void *ctx, const squib_region_info_t *info)
+{
+	(void)info;
+	((struct mirror *)ctx)->held++;
+	return SQUIB_OK;
+}
+
+static void mirror_del(void *ctx, const squib_region_info_t *info)
+{
+	(void)info;
+	((struct mirror *)ctx)->held--;
+}
+
+static squib_status_t mirror_protect(void *ctx, const squib_region_info_t *info,
+				     squib_prot_t old_prot)
+{
+	((struct mirror *)ctx)->protects += info->prot == SQUIB_PROT_READ ? 1 : -1;
+	(void)old_prot;
+	return SQUIB_OK;
+}
+
+static squib_status_t mirror_dirty_log(void *ctx, const squib_region_info_t *info, bool enable)
+{
+	(void)info;
+	((struct mirror *)ctx)->logging += enable ? 1 : -1;
+	return SQUIB_OK;
+}
+
+static uint64_t mirror_register(struct mirror *mirror)
+{
+	squib_listener_t listener = SQUIB_LISTENER_INIT;
+	uint64_t id = 0;
+
+	*mirror = (struct mirror){0};
+	listener.ctx = mirror;
+	listener.region_add = mirror_add;
+	listener.region_del = mirror_del;
+	listener.protect = mirror_protect;
+	listener.dirty_log = mirror_dirty_log;
+	ck_assert_int_eq(squib_mem_listener_add(mem, &listener, &id), SQUIB_OK);
+	ck_assert_int_eq(mirror->held, (int)squib_mem_region_count(mem));
+	return id;
+}
+
+static struct mirror *mirror_checked;
+static char mirror_problem[128];
+
+/* The listener holds exactly the handle's regions after a failed call. */
+static const char *mirror_changed(void *ctx)
+{
+	(void)ctx;
+	if (mirror_checked->held == (int)squib_mem_region_count(mem) &&
+	    mirror_checked->protects == 0 && mirror_checked->logging == 0)
+		return NULL;
+	snprintf(mirror_problem, sizeof(mirror_problem),
+		 "the listener holds %d regions of %zu, protects %d, logging %d",
+		 mirror_checked->held, squib_mem_region_count(mem), mirror_checked->protects,
+		 mirror_checked->logging);
+	return mirror_problem;
+}
+
+static const struct sweep_spec mirror_spec = {.changed = mirror_changed};
+
+/* A listener that was not added holds nothing. */
+static const char *mirror_empty(void *ctx)
+{
+	(void)ctx;
+	if (mirror_checked->held == 0)
+		return NULL;
+	snprintf(mirror_problem, sizeof(mirror_problem), "the listener kept %d regions",
+		 mirror_checked->held);
+	return mirror_problem;
+}
+
+static const struct sweep_spec unregistered_spec = {.changed = mirror_empty};
+
+static squib_status_t op_listener_add(void *arg)
+{
+	squib_listener_t listener = SQUIB_LISTENER_INIT;
+
+	listener.ctx = arg;
+	listener.region_add = mirror_add;
+	listener.region_del = mirror_del;
+	return squib_mem_listener_add(mem, &listener, &(uint64_t){0});
+}
+
+START_TEST(test_listener_add)
+{
+	/* The room for the listener is the one request; replayed region_adds
+	 * are undone when it fails. */
+	struct mirror mirror = {0};
+
+	mirror_checked = &mirror;
+	ck_assert_uint_eq(
+	    sweep_spec("squib_mem_listener_add", op_listener_add, &mirror, &unregistered_spec), 1);
+	ck_assert_str_eq(last_kinds, "alloc");
+	ck_assert_int_eq(mirror.held, 3);
+}
+END_TEST
+
+START_TEST(test_add_region_listened)
+{
+	struct mirror mirror;
+	struct add_ctx ctx = {.base = 0x40000, .size = 0x100, .slot = 9};
+	size_t count = squib_mem_region_count(mem);
+
+	mirror_checked = &mirror;
+	(void)mirror_register(&mirror);
+	(void)sweep_spec("squib_mem_add_region (listened)", op_add, &ctx, &mirror_spec);
+	expect_added(&ctx, count);
+	ck_assert_int_eq(mirror.held, 4);
+}
+END_TEST
+
+static squib_status_t op_set_protection(void *arg)
+{
+	(void)arg;
+	return squib_mem_set_protection(mem, 1, SQUIB_PROT_READ);
+}
+
+START_TEST(test_set_protection)
+{
+	squib_region_info_t info = SQUIB_REGION_INFO_INIT;
+	struct mirror mirror;
+
+	mirror_checked = &mirror;
+	(void)mirror_register(&mirror);
+	(void)sweep_spec("squib_mem_set_protection", op_set_protection, NULL, &mirror_spec);
+	ck_assert_int_eq(mirror.protects, 1);
+	ck_assert_int_eq(squib_mem_get_region(mem, 1, &info), SQUIB_OK);
+	ck_assert_uint_eq(info.prot, SQUIB_PROT_READ);
+}
+END_TEST
+
+static squib_status_t op_set_dirty_log(void *arg)
+{
+	return squib_mem_set_dirty_log(mem, 7, *(const bool *)arg);
+}
+
+START_TEST(test_set_dirty_log)
+{
+	/* On: the bitmap, then the table (which the spare block may hold);
+	 * off: at most the table. The bitmap stays with the region. */
+	squib_region_info_t info = SQUIB_REGION_INFO_INIT;
+	struct mirror mirror;
+	uint64_t bitmap = ~(uint64_t)0;
+	bool enable = true;
+
+	mirror_checked = &mirror;
+	(void)mirror_register(&mirror);
+	ck_assert_uint_ge(
+	    sweep_spec("squib_mem_set_dirty_log (on)", op_set_dirty_log, &enable, &mirror_spec), 1);
+	ck_assert_str_eq(strtok(last_kinds, ","), "alloc");
+	ck_assert_int_eq(squib_mem_get_region(mem, 7, &info), SQUIB_OK);
+	ck_assert_uint_eq(info.flags, SQUIB_REGION_DIRTY_LOG);
+	ck_assert_int_eq(squib_mem_write_u8(mem, SQUIB_GPA(0x10000), 1), SQUIB_OK);
+	ck_assert_int_eq(squib_mem_get_dirty_log(mem, 7, &bitmap, 1, 0), SQUIB_OK);
+	ck_assert_uint_eq(bitmap, 1);
+
+	mirror.logging = 0;
+	enable = false;
+	(void)sweep_spec("squib_mem_set_dirty_log (off)", op_set_dirty_log, &enable, &mirror_spec);
+	ck_assert_int_eq(mirror.logging, -1);
+	ck_assert_int_eq(squib_mem_get_dirty_log(mem, 7, &bitmap, 1, 0), SQUIB_E_UNSUPPORTED);
+}
+END_TEST
+
+START_TEST(test_get_dirty_log_never_fails_for_memory)
+{
+	/* Its scratch words were allocated with the bitmap. */
+	uint64_t bitmap = 0;
+
+	ck_assert_int_eq(squib_mem_set_dirty_log(mem, 1, true), SQUIB_OK);
+	ck_assert_int_eq(squib_mem_write_u8(mem, SQUIB_GPA(0x1000), 1), SQUIB_OK);
+	squib_fault_arm(SQUIB_FAULT_ALL, 1, true);
+	ck_assert_int_eq(squib_mem_get_dirty_log(mem, 1, &bitmap, 1, SQUIB_DIRTY_CLEAR), SQUIB_OK);
+	ck_assert_int_eq(squib_mem_mark_dirty(mem, SQUIB_GPA(0x1000), 64), SQUIB_OK);
+	ck_assert_uint_eq(squib_fault_requests(), 0);
+	squib_fault_disarm();
+	ck_assert_uint_eq(bitmap, 1);
+}
+END_TEST
+
 /* ---- the first access of a new thread ---------------------------------------------- */
 
 /* What a reader thread does and what it saw. It writes and reads back its
@@ -1676,6 +1882,7 @@ static Suite *sweeps_suite(void)
 	tcase_add_checked_fixture(tc, handle_setup, handle_teardown);
 	tcase_add_test(tc, test_opts_anonymous);
 	tcase_add_test(tc, test_opts_anonymous_flags);
+	tcase_add_test(tc, test_opts_dirty_log);
 	tcase_add_test(tc, test_opts_rom);
 	tcase_add_test(tc, test_opts_shared);
 	tcase_add_test(tc, test_opts_shared_bytes);
@@ -1692,6 +1899,15 @@ static Suite *sweeps_suite(void)
 	tcase_add_test(tc, test_opts_caller_flags_already_set);
 	tcase_add_test(tc, test_discard_file_private_flags);
 	tcase_add_test(tc, test_discard_locked);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("listeners");
+	tcase_add_checked_fixture(tc, handle_setup, handle_teardown);
+	tcase_add_test(tc, test_listener_add);
+	tcase_add_test(tc, test_add_region_listened);
+	tcase_add_test(tc, test_set_protection);
+	tcase_add_test(tc, test_set_dirty_log);
+	tcase_add_test(tc, test_get_dirty_log_never_fails_for_memory);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("threads");
