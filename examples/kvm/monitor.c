@@ -33,6 +33,7 @@
  * 77 when this machine has no usable KVM (ctest reports a skip).
  */
 #define _POSIX_C_SOURCE 200809L /* pread */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -162,9 +163,10 @@ static bool add_region(struct monitor *m, const char *what, uint64_t base, uint6
 	return check_status(squib_mem_add_region_opts(m->mem, &opts), want, call);
 }
 
-/* The plugin has a KVM slot for the region, with @p flags and exactly the
- * region's guest range and host memory, and a small id. */
-static bool expect_kvm_slot(struct monitor *m, const char *what, uint32_t region_slot,
+/* The plugin has KVM slot @p id for the region (it hands out the lowest
+ * free one), with @p flags and exactly the region's guest range and host
+ * memory. */
+static bool expect_kvm_slot(struct monitor *m, const char *what, uint32_t region_slot, uint32_t id,
 			    uint32_t flags)
 {
 	squib_region_info_t info = SQUIB_REGION_INFO_INIT;
@@ -178,15 +180,16 @@ static bool expect_kvm_slot(struct monitor *m, const char *what, uint32_t region
 	status = squib_mem_get_region(m->mem, region_slot, &info);
 	if (status != SQUIB_OK)
 		return check(false, "%s: not in the library: %s", what, squib_last_error());
-	return check(
-	    slot.registered && slot.kvm_flags == flags && slot.kvm_slot < 4 &&
-		slot.guest_phys_addr == info.range.base.raw &&
-		slot.memory_size == info.range.size &&
-		slot.userspace_addr == (uint64_t)(uintptr_t)info.host_addr,
-	    "%s: KVM slot %" PRIu32 " flags 0x%" PRIx32 " (want 0x%" PRIx32 "), gpa 0x%" PRIx64
-	    " size 0x%" PRIx64 " hva 0x%" PRIx64 " (library: 0x%" PRIx64 " 0x%" PRIx64 " %p)",
-	    what, slot.kvm_slot, slot.kvm_flags, flags, slot.guest_phys_addr, slot.memory_size,
-	    slot.userspace_addr, info.range.base.raw, info.range.size, info.host_addr);
+	return check(slot.registered && slot.kvm_slot == id && slot.kvm_flags == flags &&
+			 slot.guest_phys_addr == info.range.base.raw &&
+			 slot.memory_size == info.range.size &&
+			 slot.userspace_addr == (uint64_t)(uintptr_t)info.host_addr,
+		     "%s: KVM slot %" PRIu32 " (want %" PRIu32 ") flags 0x%" PRIx32
+		     " (want 0x%" PRIx32 "), gpa 0x%" PRIx64 " size 0x%" PRIx64 " hva 0x%" PRIx64
+		     " (library: 0x%" PRIx64 " 0x%" PRIx64 " %p)",
+		     what, slot.kvm_slot, id, slot.kvm_flags, flags, slot.guest_phys_addr,
+		     slot.memory_size, slot.userspace_addr, info.range.base.raw, info.range.size,
+		     info.host_addr);
 }
 
 static bool expect_slot_count(struct monitor *m, size_t want)
@@ -332,8 +335,8 @@ static bool attach(struct monitor *m)
 	    !check_status(m->ops->attach(m->kvm, m->mem), SQUIB_OK, "attach"))
 		return false;
 	expect_slot_count(m, 2);
-	expect_kvm_slot(m, "ram0", RAM0_SLOT, 0);
-	return expect_kvm_slot(m, "rom", ROM_SLOT, KVM_MEM_READONLY);
+	expect_kvm_slot(m, "ram0", RAM0_SLOT, 0, 0);
+	return expect_kvm_slot(m, "rom", ROM_SLOT, 1, KVM_MEM_READONLY);
 }
 
 /* Step 2: a live add, then a live add KVM refuses. */
@@ -349,7 +352,7 @@ static bool add_live(struct monitor *m)
 			SQUIB_REGION_SHARED, NULL, SQUIB_OK))
 		return false;
 	expect_slot_count(m, 3);
-	expect_kvm_slot(m, "ram1", RAM1_SLOT, 0);
+	expect_kvm_slot(m, "ram1", RAM1_SLOT, 2, 0);
 
 	regions = squib_mem_region_count(m->mem);
 	if (!add_region(m, "odd", ODD_BASE, ODD_SIZE, ODD_SLOT, SQUIB_PROT_RW, 0, NULL, SQUIB_E_IO))
@@ -400,8 +403,8 @@ static bool run_main(struct monitor *m)
 	    !check_status(squib_mem_set_dirty_log(m->mem, RAM1_SLOT, true), SQUIB_OK,
 			  "squib_mem_set_dirty_log(ram1, on)"))
 		return false;
-	expect_kvm_slot(m, "ram0", RAM0_SLOT, KVM_MEM_LOG_DIRTY_PAGES);
-	expect_kvm_slot(m, "ram1", RAM1_SLOT, KVM_MEM_LOG_DIRTY_PAGES);
+	expect_kvm_slot(m, "ram0", RAM0_SLOT, 0, KVM_MEM_LOG_DIRTY_PAGES);
+	expect_kvm_slot(m, "ram1", RAM1_SLOT, 2, KVM_MEM_LOG_DIRTY_PAGES);
 	if (!check_status(squib_mem_write_u32_le(m->mem, SQUIB_GPA(MONITOR_A), MONITOR_A_VALUE),
 			  SQUIB_OK, "squib_mem_write of the guest's first value") ||
 	    !check_status(squib_mem_write_u32_le(m->mem, SQUIB_GPA(MONITOR_B), MONITOR_B_VALUE),
@@ -447,7 +450,7 @@ static bool run_main(struct monitor *m)
 	if (!check_status(squib_mem_set_dirty_log(m->mem, RAM1_SLOT, false), SQUIB_OK,
 			  "squib_mem_set_dirty_log(ram1, off)"))
 		return false;
-	return expect_kvm_slot(m, "ram1", RAM1_SLOT, 0);
+	return expect_kvm_slot(m, "ram1", RAM1_SLOT, 2, 0);
 }
 
 /* Step 4: an unplugged region is gone for the guest too. */
@@ -491,18 +494,18 @@ static bool run_protected(struct monitor *m)
 	if (!check_status(squib_mem_set_protection(m->mem, RAM0_SLOT, SQUIB_PROT_RX), SQUIB_OK,
 			  "squib_mem_set_protection(ram0, RX)"))
 		return false;
-	expect_kvm_slot(m, "ram0", RAM0_SLOT, KVM_MEM_READONLY | KVM_MEM_LOG_DIRTY_PAGES);
+	expect_kvm_slot(m, "ram0", RAM0_SLOT, 0, KVM_MEM_READONLY | KVM_MEM_LOG_DIRTY_PAGES);
 	if (!run_guest(m, ENTRY_PROTECTED, want, ARRAY_SIZE(want)))
 		return false;
 	expect_u32(m, "ram0 where the guest could not write", PROTECTED_W, 0);
 	expect_dirty(m, "ram0", RAM0_SLOT, RAM0_SIZE, SQUIB_DIRTY_CLEAR, pages, ARRAY_SIZE(pages));
 	if (!check_status(squib_mem_set_protection(m->mem, RAM0_SLOT, SQUIB_PROT_RWX), SQUIB_OK,
 			  "squib_mem_set_protection(ram0, RWX)") ||
-	    !expect_kvm_slot(m, "ram0", RAM0_SLOT, KVM_MEM_LOG_DIRTY_PAGES) ||
+	    !expect_kvm_slot(m, "ram0", RAM0_SLOT, 0, KVM_MEM_LOG_DIRTY_PAGES) ||
 	    !check_status(squib_mem_set_dirty_log(m->mem, RAM0_SLOT, false), SQUIB_OK,
 			  "squib_mem_set_dirty_log(ram0, off)"))
 		return false;
-	return expect_kvm_slot(m, "ram0", RAM0_SLOT, 0);
+	return expect_kvm_slot(m, "ram0", RAM0_SLOT, 0, 0);
 }
 
 /* Step 6: without the listener, KVM has nothing. */
@@ -517,9 +520,25 @@ static bool detach(struct monitor *m)
 	return expect_unmapped(m, 0, PROBE_SIZE);
 }
 
+/* Open file descriptors of this process, to see that every path of the
+ * plugin, the library and this program closes what it opened. */
+static long open_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	long n = 0;
+
+	if (dir == NULL)
+		return -1;
+	while (readdir(dir) != NULL)
+		n++;
+	(void)closedir(dir);
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	const char *device = getenv("SQUIB_KVM_DEVICE");
+	long fds_before = open_fds(), fds_after;
 	struct monitor m;
 	char why[256];
 
@@ -544,5 +563,9 @@ int main(int argc, char **argv)
 		(void)(attach(&m) && add_live(&m) && run_main(&m) && run_unplugged(&m) &&
 		       run_protected(&m) && detach(&m));
 	teardown(&m);
+	fds_after = open_fds();
+	check(fds_before >= 0 && fds_after == fds_before,
+	      "every file descriptor closed again (%ld open before, %ld after)", fds_before,
+	      fds_after);
 	return check_summary() == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
