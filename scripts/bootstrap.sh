@@ -119,8 +119,9 @@ if [ "$kvm_ok" = 1 ]; then
 		-o "$kvm_dir/guest.s"
 	run as --32 "$kvm_dir/guest.s" -o "$kvm_dir/guest.o"
 	run objcopy -O binary -j .text "$kvm_dir/guest.o" "$kvm_dir/guest.bin"
-	run "$cc" "${warn[@]}" -shared -fPIC -fvisibility=hidden examples/kvm/kvm_plugin.c \
-		-o "$kvm_dir/squib-kvm.so" "${pc_cflags[@]}" -pthread -ldl
+	run "$cc" "${warn[@]}" -shared -fPIC -fvisibility=hidden \
+		examples/kvm/kvm_plugin.c examples/kvm/kvm_slots.c -o "$kvm_dir/squib-kvm.so" \
+		"${pc_cflags[@]}" -pthread -ldl
 	if readelf -d "$kvm_dir/squib-kvm.so" | grep -q 'NEEDED.*libsquibcore'; then
 		echo "bootstrap: squib-kvm.so links libsquibcore; a plugin must dlopen it" >&2
 		exit 1
