@@ -16,6 +16,7 @@ set(SQUIB_PUBLIC_HEADERS
 	include/squib/dirty.h
 	include/squib/error.h
 	include/squib/export.h
+	include/squib/io.h
 	include/squib/listener.h
 	include/squib/mem.h
 	include/squib/prot.h

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-#include <string.h>
-
 #include "dirty_log.h"
+#include "epoch.h"
 #include "host.h"
 
 struct dirty_log *dirty_log_new(uint64_t base, uint64_t size)
@@ -19,10 +18,11 @@ struct dirty_log *dirty_log_new(uint64_t base, uint64_t size)
 	log->first_page = base >> DIRTY_PAGE_SHIFT;
 	log->words = words;
 	atomic_init(&log->logging, false);
-	for (size_t i = 0; i < words; i++)
-		atomic_init(&log->bits[i], 0);
 	log->sync = (uint64_t *)(void *)(log->bits + words);
-	memset(log->sync, 0, words * sizeof(uint64_t));
+	for (size_t i = 0; i < words; i++) {
+		atomic_init(&log->bits[i], 0);
+		log->sync[i] = 0;
+	}
 	return log;
 }
 
@@ -80,4 +80,16 @@ void dirty_log_harvest(struct dirty_log *log, uint64_t *out, bool clear)
 			bits = atomic_exchange_explicit(&log->bits[i], 0, memory_order_acquire);
 		out[i] = bits;
 	}
+}
+
+void backing_mark_written(struct backing *backing, uint64_t addr, uint64_t len)
+{
+	uint64_t seq;
+	struct squib_reader *reader = reader_enter(&seq);
+	struct dirty_log *log = atomic_load_explicit(&backing->dirty, memory_order_acquire);
+
+	if (log && atomic_load_explicit(&log->logging, memory_order_relaxed))
+		dirty_log_mark(log, addr, len);
+	if (reader)
+		reader_exit(reader, seq);
 }

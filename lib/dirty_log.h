@@ -66,6 +66,13 @@ void dirty_log_merge_sync(struct dirty_log *log);
 /* Copies the bitmap to out[0, words); with clear, takes the bits copied. */
 void dirty_log_harvest(struct dirty_log *log, uint64_t *out, bool clear);
 
+/* Marks [addr, addr + len), len > 0, where the region of a backing held by
+ * a reference (a pin, a transfer) logs now: for writes made outside any
+ * read section. Enters one itself, so that a switch that stops the region
+ * logging, which waits for a grace period, knows the mark is done before
+ * the next switch clears the bitmap. */
+void backing_mark_written(struct backing *backing, uint64_t addr, uint64_t len);
+
 /* After a library write of len > 0 bytes at addr into region (found in a
  * read section): marks them where the region logs. */
 static inline void region_mark_written(const struct region *region, uint64_t addr, uint64_t len)

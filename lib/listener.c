@@ -341,8 +341,8 @@ squib_status_t squib_mem_listener_remove(squib_mem_t *mem, uint64_t id)
 	table = mem_table_locked(mem);
 	for (size_t i = table->count; i-- > 0;)
 		call_del(mem, &set->entries[at], &table->regions[i]);
-	memmove(&set->entries[at], &set->entries[at + 1],
-		(set->count - at - 1) * sizeof(set->entries[0]));
+	for (size_t i = at + 1; i < set->count; i++)
+		set->entries[i - 1] = set->entries[i];
 	set->count--;
 	mem_mutation_unlock(mem);
 	return SQUIB_OK;

@@ -294,36 +294,18 @@ squib_status_t squib_mem_pin(squib_mem_t *mem, squib_gpa_t addr, size_t len, squ
 	return status;
 }
 
-/*
- * The writes through a pin are done when it is let go: marked in the
- * regions that log now. In a read section, so that a switch that stops a
- * region logging (which waits for a grace period) knows this mark is done
- * before the next switch clears the bitmap. Without a handle: the log
- * belongs to the backing the pin holds, handle freed or not.
- */
-static void mark_pin_written(const struct squib_pin *pin)
-{
-	uint64_t seq;
-	struct squib_reader *reader = reader_enter(&seq);
-
-	for (size_t i = 0; i < pin->count; i++) {
-		struct dirty_log *log =
-		    atomic_load_explicit(&pin->pieces[i].backing->dirty, memory_order_acquire);
-
-		if (log && atomic_load_explicit(&log->logging, memory_order_relaxed))
-			dirty_log_mark(log, pin->pieces[i].addr, pin->pieces[i].len);
-	}
-	if (reader)
-		reader_exit(reader, seq);
-}
-
 void squib_mem_unpin(squib_pin_t *pin)
 {
 	if (!pin)
 		return;
-	if (pin->written)
-		mark_pin_written(pin);
-	for (size_t i = 0; i < pin->count; i++)
+	/* The writes through a pin are done when it is let go. Without a
+	 * handle: the log belongs to the backing the pin holds, handle freed
+	 * or not. */
+	for (size_t i = 0; i < pin->count; i++) {
+		if (pin->written)
+			backing_mark_written(pin->pieces[i].backing, pin->pieces[i].addr,
+					     pin->pieces[i].len);
 		backing_put(pin->pieces[i].backing);
+	}
 	squib_host_free(pin);
 }
