@@ -14,7 +14,8 @@
  * serialised with each other and with add, remove, set_protection,
  * set_dirty_log, get_dirty_log and listener add/remove on the same handle.
  * Accesses are never blocked by them. From inside a callback a thread may
- * read, write, translate, pin, find and iterate the handle; a mutating call
+ * read, write, translate, pin, mark dirty, find and iterate the handle and
+ * move its memory to and from fds; a mutating call
  * on the same handle returns SQUIB_E_BUSY (it never deadlocks). The @p info
  * a callback receives, and everything it points to, is valid for the call
  * only.
