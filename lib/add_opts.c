@@ -203,7 +203,7 @@ squib_status_t squib_mem_add_region_opts(squib_mem_t *mem, const squib_region_op
 	if (!mem || !opts)
 		return squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: %s is NULL", caller,
 				  mem ? "opts" : "mem");
-	if (opts->sz < sizeof(*opts) || opts->sz > SQUIB_STRUCT_SIZE_MAX)
+	if (opts->sz < sizeof(*opts))
 		return squib_fail(SQUIB_E_INVALID_ARGUMENT,
 				  "%s: opts->sz is %zu; this library's layout is %zu bytes", caller,
 				  opts->sz, sizeof(*opts));

@@ -227,7 +227,9 @@ squib_status_t listeners_log_sync(squib_mem_t *mem, const struct region *region,
 }
 
 /* The size rule of every input struct (squib/backing.h): at least the
- * layout this library knows; anything past it zero. */
+ * layout this library knows; anything past it zero. The scan stops at the
+ * first non-zero byte, so a garbage sz is refused as soon as it reaches
+ * the caller's other data. */
 static squib_status_t copy_listener(const squib_listener_t *listener, squib_listener_t *copy)
 {
 	const unsigned char *bytes = (const unsigned char *)listener;
@@ -237,11 +239,6 @@ static squib_status_t copy_listener(const squib_listener_t *listener, squib_list
 				  "squib_mem_listener_add: listener->sz is %zu, smaller than the "
 				  "0.3 layout (%zu bytes)",
 				  listener->sz, sizeof(*copy));
-	if (listener->sz > SQUIB_STRUCT_SIZE_MAX)
-		return squib_fail(SQUIB_E_INVALID_ARGUMENT,
-				  "squib_mem_listener_add: listener->sz is %zu, above %zu: taken "
-				  "for an uninitialised field",
-				  listener->sz, (size_t)SQUIB_STRUCT_SIZE_MAX);
 	for (size_t at = sizeof(*copy); at < listener->sz; at++)
 		if (bytes[at])
 			return squib_fail(SQUIB_E_UNSUPPORTED,

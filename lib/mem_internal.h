@@ -14,11 +14,6 @@
 #include "listener.h"
 #include "table.h"
 
-/* An input struct's sz above this is not a struct a later header could
- * define but an uninitialised field: refusing it keeps the trailing-bytes
- * check from reading far past the caller's struct. */
-#define SQUIB_STRUCT_SIZE_MAX 4096u
-
 /* Changes that may wait for one grace period together; see mem.c. */
 #define SQUIB_RETIRED_MAX 32
 
