@@ -945,11 +945,36 @@ static void bench_host_translation(const struct fixture *fx)
 				   .base_label = "squib_mem_read_u32_le",
 				   .goal = GOAL_NONE};
 
+	/* The same at cache-hot addresses: each call's own cost, without the
+	 * memory-level parallelism that dominates (and blurs) the random rows. */
+	struct job range_h = {
+	    .kind = JOB_HOST_RANGE_LIB, .mem = fx->one, .off = fx->hot_off, .n = n};
+	struct job translate_h = {
+	    .kind = JOB_TRANSLATE_LIB, .mem = fx->one, .off = fx->hot_off, .n = n};
+	struct job read_h = {.kind = JOB_READ_LIB, .mem = fx->one, .off = fx->hot_off, .n = n};
+	struct result range_hot = {.name = "host_range_u32_hot",
+				   .label = "host_range + u32 load, cache-hot",
+				   .lib_label = "squib_mem_host_range, then a load",
+				   .base_label = "squib_mem_read_u32_le",
+				   .goal = GOAL_NONE,
+				   .note = "the calls' own cost"};
+	struct result translate_hot = {.name = "translate_u32_hot",
+				       .label = "translate (1 iovec) + u32, cache-hot",
+				       .lib_label = "squib_mem_translate, then a load",
+				       .base_label = "squib_mem_read_u32_le",
+				       .goal = GOAL_NONE,
+				       .note = "the calls' own cost"};
+
 	fprintf(stderr, "device translation of %zu random u32 addresses:\n", n);
 	measure_pair(cfg, &range_l, &read_l, "host_range", &range.lib, &range.base);
 	add_result(range);
 	measure_pair(cfg, &translate_l, &read_l, "translate", &translate.lib, &translate.base);
 	add_result(translate);
+	measure_pair(cfg, &range_h, &read_h, "host_range (hot)", &range_hot.lib, &range_hot.base);
+	add_result(range_hot);
+	measure_pair(cfg, &translate_h, &read_h, "translate (hot)", &translate_hot.lib,
+		     &translate_hot.base);
+	add_result(translate_hot);
 }
 
 /*
