@@ -12,7 +12,14 @@
  * gives pages back. Host ranges, translations and pins are compared
  * iovec by iovec with the regions' host addresses; pins outlive removals
  * and squib_mem_free, and are all unpinned by the end of the input. The
- * ring atomics are checked as typed accesses with alignment. The harness
+ * ring atomics are checked as typed accesses with alignment. Listeners of
+ * the harness record every callback and refuse at a decoded call or by
+ * chance; the calls of each mutating operation are checked against the
+ * order, rollback and states the contract prescribes (model.c), each
+ * listener's view of the map against the model's regions, and a refused
+ * operation against a handle left as it was. Regions that log keep a
+ * dirty bitmap in the model, marked by every library write, compared word
+ * for word with squib_mem_get_dirty_log. The harness
  * closes every descriptor it opens before
  * the operation ends and unmaps its mappings at the end of the input, and
  * checks at the end of each input that used a descriptor that the process
@@ -43,9 +50,10 @@
 #include "model.h"
 #include "ops.h"
 
-/* Regions stay small so that an input runs in well under a millisecond. */
-#define MAX_REGION_SIZE ((uint64_t)64 * 1024)
-#define MAX_TOTAL_BYTES ((uint64_t)256 * 1024)
+/* Regions stay small so that an input runs in well under a millisecond;
+ * up to 72 pages, so that a dirty bitmap may take two words. */
+#define MAX_REGION_SIZE ((uint64_t)288 * 1024)
+#define MAX_TOTAL_BYTES ((uint64_t)768 * 1024)
 /* foreach callbacks may run a nested operation, which may be a foreach. */
 #define MAX_DEPTH 2
 /* Removed regions remembered, to re-add at the same place or slot. */
@@ -61,6 +69,17 @@
  * the entries past the answer must stay untouched. */
 #define IOV_ARRAY 80
 #define USED_CANARY ((size_t)0xa5a5a5a5u)
+/* Listener ids removed, for LISTENER_REMOVE to name again. */
+#define REMEMBERED_IDS 8
+/* Callbacks one operation may make: a listener add or remove calls one
+ * per region, an add or a removal one per listener, twice on a refusal. */
+#define MAX_CALLS 512
+#define ID_CANARY UINT64_C(0xa5a5a5a5a5a5a5a5)
+#define WORD_CANARY UINT64_C(0x5a5a5a5a5a5a5a5a)
+/* The bitmap array of GET_DIRTY_LOG: the most words asked for is
+ * needed + 4, and the words past the answer must stay untouched. */
+#define DIRTY_ARRAY (MODEL_DIRTY_WORDS_MAX + 8)
+#define LISTENER_MAGIC 0x4c697374u
 
 struct reader {
 	const uint8_t *data;
@@ -108,6 +127,31 @@ struct ghost {
 	uint8_t *bytes;
 };
 
+struct fuzz;
+
+/*
+ * A listener of the harness (its ctx): it records every call into the log
+ * of the operation running (struct fuzz's calls), refuses as decoded, and
+ * keeps its view of the map as the callbacks told it. Allocated on its own
+ * and freed once squib_mem_listener_remove returns, so that a callback run
+ * after that is an ASan use-after-free.
+ */
+struct fuzz_listener {
+	uint32_t magic;
+	struct fuzz *f;
+	uint64_t tag; /* the model's name for it; id once registered */
+	uint64_t id;
+	unsigned callbacks; /* MODEL_CB_ bits of the callbacks set */
+	unsigned refusable; /* MODEL_CB_ bits of those that may refuse */
+	bool by_chance;
+	uint8_t when, sync, probe;
+	int answer;
+	uint64_t prng;
+	unsigned calls, eligible;
+	struct model_view views[MODEL_MAX_REGIONS];
+	size_t view_count;
+};
+
 struct fuzz {
 	squib_mem_t *mem;
 	struct model model;
@@ -124,11 +168,36 @@ struct fuzz {
 	size_t pin_count;
 	struct ghost *ghosts;
 	size_t ghost_count, ghost_cap;
+	/* Listeners in registration order (as the model's). */
+	struct fuzz_listener *listeners[MODEL_MAX_LISTENERS];
+	size_t listener_count;
+	uint64_t next_tag;
+	uint64_t removed_ids[REMEMBERED_IDS];
+	size_t removed_id_count, removed_id_next;
+	uint64_t ids[256]; /* every id given in this input: never twice */
+	size_t id_count;
+	/* The callbacks of the operations running, nested ones appended. */
+	struct model_call calls[MAX_CALLS];
+	size_t call_count;
+	/* A listener refused in the mutating call running: none refuses
+	 * again until it returns (the undo calls are accepted). */
+	bool vetoed;
+	unsigned cb_depth;
+	/* The region the mutating call running adds (its initial bytes,
+	 * NULL for zeros) or removes: not visible to accesses while the
+	 * callbacks run. */
+	bool hiding;
+	uint32_t hidden_slot;
+	bool adding;
+	const uint8_t *adding_bytes;
+	/* The log_sync calls of one get_dirty_log: what they reported. */
+	uint64_t sync_union[MODEL_DIRTY_WORDS_MAX];
 };
 
 /* Scratch buffers for the library and the model side; static so that an
  * out-of-bounds write by the library is an ASan global-buffer-overflow. */
 static uint8_t lib_buf[SCRATCH_SIZE];
+static const uint8_t zero_buf[SCRATCH_SIZE];
 static bool trace;
 /* Host facts the model is told: the page size, the default huge page size
  * (0 if none). Read once. */
@@ -180,13 +249,26 @@ static void dump_model(const struct model *model)
 	size_t count = model_sorted(model, sorted);
 
 	fprintf(stderr, "  model: %zu region(s), ascending base:\n", count);
-	for (size_t i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++) {
 		fprintf(stderr,
 			"    slot %" PRIu32 " [0x%016" PRIx64 ", 0x%016" PRIx64 "] size %" PRIu64
-			" prot %" PRIu32 " flags 0x%" PRIx32 " backing %d\n",
+			" prot %" PRIu32 " flags 0x%" PRIx32 " backing %d",
 			sorted[i]->slot, sorted[i]->base, sorted[i]->base + sorted[i]->size,
 			sorted[i]->size, sorted[i]->prot, sorted[i]->flags,
 			(int)sorted[i]->backing);
+		if (sorted[i]->dirty) {
+			fprintf(stderr, " dirty");
+			for (size_t w = 0; w < model_dirty_words(sorted[i]->base, sorted[i]->size);
+			     w++)
+				fprintf(stderr, " %016" PRIx64, sorted[i]->dirty[w]);
+		}
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "  model: %zu listener(s), registration order:\n", model->listener_count);
+	for (size_t i = 0; i < model->listener_count; i++)
+		fprintf(stderr, "    listener %" PRIu64 " id %" PRIu64 " callbacks 0x%x\n",
+			model->listeners[i].tag, model->listeners[i].id,
+			model->listeners[i].callbacks);
 }
 
 __attribute__((noreturn, format(printf, 2, 3))) static void mismatch(const struct fuzz *f,
@@ -449,6 +531,8 @@ static uint64_t take_size(struct fuzz *f)
 		return ((uint64_t)1 << (48 + value % 16)) + value;
 	case SIZE_BYTE:
 		return 1u + (uint64_t)take_u8(&f->in);
+	case SIZE_LARGE:
+		return 4096u * (56u + take_u8(&f->in) % 16u);
 	default:
 		value = take_u8(&f->in);
 		return f->removed_count ? f->removed[value % f->removed_count].size : 16u;
@@ -601,6 +685,578 @@ static void fill(uint8_t *buf, size_t len, uint8_t seed)
 	}
 }
 
+/* ---- listeners (squib/listener.h) -------------------------------------- */
+
+static void info_check_0_3(const struct fuzz *f, const squib_region_info_t *info,
+			   const struct model_region *region, const char *what);
+
+/* splitmix64: a listener's own decisions, reproducible from its seed. */
+static uint64_t prng_next(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+static void view_from_info(const squib_region_info_t *info, struct model_view *view)
+{
+	memset(view, 0, sizeof(*view));
+	view->base = info->range.base.raw;
+	view->size = info->range.size;
+	view->slot = info->slot;
+	view->prot = info->prot;
+	view->flags = info->flags;
+	view->has_fd = info->fd >= 0;
+	memcpy(view->name, info->name, sizeof(view->name));
+}
+
+static struct model_view *view_find(struct fuzz_listener *l, uint32_t slot)
+{
+	for (size_t i = 0; i < l->view_count; i++)
+		if (l->views[i].slot == slot)
+			return &l->views[i];
+	return NULL;
+}
+
+/* "Callbacks are serialised with each other": one at a time, never one
+ * inside another (a nested mutating call must have been refused). */
+static struct fuzz_listener *callback_enter(void *ctx)
+{
+	struct fuzz_listener *l = ctx;
+
+	if (!l || l->magic != LISTENER_MAGIC) {
+		fprintf(stderr,
+			"fuzz_mem: MISMATCH: a listener callback got ctx %p, not one the "
+			"harness registered\n",
+			ctx);
+		abort();
+	}
+	if (l->f->cb_depth > 0)
+		mismatch(l->f, "a listener callback ran inside another one");
+	l->f->cb_depth++;
+	return l;
+}
+
+/* Records a call in the log of the operation running. */
+static struct model_call *log_call(struct fuzz_listener *l, enum model_cb cb,
+				   const squib_region_info_t *info, uint64_t arg)
+{
+	struct fuzz *f = l->f;
+	struct model_call *call;
+
+	if (!info || info->sz < sizeof(*info))
+		mismatch(f, "callback %u of listener %" PRIu64 " got info %p, sz %zu", (unsigned)cb,
+			 l->tag, (const void *)info, info ? info->sz : 0);
+	if (!info->host_addr)
+		mismatch(f, "callback %u of listener %" PRIu64 " got a NULL host_addr",
+			 (unsigned)cb, l->tag);
+	if (f->call_count == MAX_CALLS)
+		mismatch(f, "more than %d listener calls in one operation", MAX_CALLS);
+	call = &f->calls[f->call_count++];
+	memset(call, 0, sizeof(*call));
+	call->tag = l->tag;
+	call->cb = cb;
+	view_from_info(info, &call->info);
+	call->arg = arg;
+	call->host = info->host_addr;
+	l->calls++;
+	return call;
+}
+
+/* The listener's answer: it refuses as decoded, but never twice in one
+ * mutating call (so the undo calls that follow a refusal are accepted). */
+static int listener_answer(struct fuzz_listener *l, enum model_cb cb)
+{
+	struct fuzz *f = l->f;
+	bool refuse;
+
+	if (!(l->refusable & (1u << cb)) || f->vetoed)
+		return 0;
+	l->eligible++;
+	refuse = l->by_chance ? (prng_next(&l->prng) & 0xffu) < l->when : l->eligible == l->when;
+	if (!refuse)
+		return 0;
+	f->vetoed = true;
+	return l->answer;
+}
+
+static void callback_leave(struct fuzz_listener *l, const struct model_call *call)
+{
+	struct fuzz *f = l->f;
+	static const char *const names[MODEL_CB_COUNT] = {"region_add", "region_del", "protect",
+							  "dirty_log", "log_sync"};
+
+	if (trace)
+		fprintf(stderr,
+			"\n%*s    (listener %" PRIu64 ": %s slot %" PRIu32 " [0x%016" PRIx64
+			" + %" PRIu64 "] prot %" PRIu32 " flags 0x%" PRIx32 " arg %" PRIu64
+			" answers %d)",
+			(int)f->depth * 4, "", l->tag, names[call->cb], call->info.slot,
+			call->info.base, call->info.size, call->info.prot, call->info.flags,
+			call->arg, call->ret);
+	f->cb_depth--;
+}
+
+/* The bytes at a region_add's or region_del's host_addr: "Called once its
+ * memory is ready"; "Its memory stays mapped until the call returns." */
+static void check_callback_memory(const struct fuzz *f, const squib_region_info_t *info,
+				  const char *what)
+{
+	const struct model_region *region = model_get(&f->model, info->slot);
+	const uint8_t *want;
+
+	if (f->adding && info->slot == f->hidden_slot)
+		want = f->adding_bytes ? f->adding_bytes : zero_buf;
+	else if (region && region->base == info->range.base.raw && region->size == info->range.size)
+		want = region->bytes;
+	else
+		return; /* a region the model does not know of: the log check names it */
+	if (info->range.size <= SCRATCH_SIZE)
+		compare_bytes(f, what, info->host_addr, want, (size_t)info->range.size,
+			      info->range.base.raw);
+}
+
+/* "The region becomes visible to accesses only after every listener
+ * accepted it"; "Removing a region: it stops being visible to new accesses
+ * first". A callback may find and read. */
+static void check_visibility(const struct fuzz *f, const squib_region_info_t *info,
+			     const char *what)
+{
+	squib_region_info_t found = SQUIB_REGION_INFO_INIT;
+	bool hidden = f->hiding && info->slot == f->hidden_slot;
+	size_t count = f->model.count - (hidden && !f->adding ? 1u : 0u);
+	int got = squib_mem_find_region(f->mem, info->range.base, &found);
+
+	if (hidden ? got != SQUIB_E_OUT_OF_RANGE : (got != SQUIB_OK || found.slot != info->slot))
+		mismatch(f,
+			 "inside %s of slot %" PRIu32 ", find_region of its base gave %s (slot "
+			 "%" PRIu32 "); the region is %s",
+			 what, info->slot, status_name(got), found.slot,
+			 hidden ? "not visible yet, or no more" : "visible");
+	if (squib_mem_region_count(f->mem) != count)
+		mismatch(f, "inside %s, region_count is %zu, %zu regions are visible", what,
+			 squib_mem_region_count(f->mem), count);
+}
+
+static squib_status_t quiet_region_add(void *ctx, const squib_region_info_t *info)
+{
+	(void)ctx;
+	(void)info;
+	fprintf(stderr, "fuzz_mem: MISMATCH: a listener_add made from inside a callback "
+			"(BUSY) was registered\n");
+	abort();
+}
+
+/*
+ * At every probe-th call: one mutating call on the same handle, which
+ * "from inside a callback is SQUIB_E_BUSY, never a deadlock" and changes
+ * nothing (it makes no callback: the log check would see one), with
+ * arguments that would succeed outside; and a read, which works.
+ */
+static void busy_probe(struct fuzz_listener *l)
+{
+	struct fuzz *f = l->f;
+	squib_listener_t quiet = SQUIB_LISTENER_INIT;
+	const struct model_region *other = NULL;
+	uint64_t id = ID_CANARY, words[MODEL_DIRTY_WORDS_MAX + 1];
+	squib_range_t range = {
+	    .base = SQUIB_GPA(UINT64_C(0xfffe000000000000) + (uint64_t)(l->calls % 16u) * 0x10000u),
+	    .size = 0x1000};
+	uint32_t slot = 0xfffff000u + l->calls % 16u;
+	const char *what = "listener_add";
+	unsigned kind;
+	uint8_t byte = CANARY;
+	int got;
+
+	if (!l->probe || l->calls % l->probe != 0)
+		return;
+	kind = (l->calls / l->probe) % 7u;
+	quiet.region_add = quiet_region_add;
+	for (size_t i = 0; i < f->model.count && !other; i++) {
+		const struct model_region *region =
+		    &f->model.regions[(i + l->calls) % f->model.count];
+
+		if (!(f->hiding && region->slot == f->hidden_slot))
+			other = region;
+	}
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		words[i] = WORD_CANARY;
+	if (kind == 1 && other) {
+		what = "remove_region";
+		got = squib_mem_remove_region(f->mem, other->slot);
+	} else if (kind == 2 && other) {
+		what = "set_protection";
+		got = squib_mem_set_protection(f->mem, other->slot, other->prot ^ SQUIB_PROT_WRITE);
+	} else if ((kind == 3 || kind == 4) && other && !(kind == 4 && other->dirty)) {
+		what = "set_dirty_log";
+		got = squib_mem_set_dirty_log(f->mem, other->slot, !other->dirty);
+	} else if (kind == 4 && other) {
+		what = "get_dirty_log";
+		got = squib_mem_get_dirty_log(f->mem, other->slot, words, MODEL_DIRTY_WORDS_MAX,
+					      SQUIB_DIRTY_CLEAR);
+	} else if (kind == 5 && f->model.listener_count > 0) {
+		what = "listener_remove";
+		got = squib_mem_listener_remove(f->mem, f->model.listeners[0].id);
+	} else if (kind == 6 &&
+		   model_add_status(&f->model, range.base.raw, range.size, slot, SQUIB_PROT_RW,
+				    false) == SQUIB_OK &&
+		   !(f->adding && f->hidden_slot == slot)) {
+		what = "add_region";
+		got = squib_mem_add_region(f->mem, range, slot, SQUIB_PROT_RW);
+	} else {
+		got = squib_mem_listener_add(f->mem, &quiet, &id);
+	}
+	if (trace)
+		fprintf(stderr, "\n%*s    (listener %" PRIu64 " calls %s from inside: %s)",
+			(int)f->depth * 4, "", l->tag, what, status_name(got));
+	if (got != SQUIB_E_BUSY)
+		mismatch(f, "%s from inside a listener callback returned %s, not BUSY", what,
+			 status_name(got));
+	if (id != ID_CANARY || words[0] != WORD_CANARY)
+		mismatch(f, "the refused %s (BUSY) wrote an out-parameter", what);
+	if (!other)
+		return;
+	got = squib_mem_read_u8(f->mem, SQUIB_GPA(other->base), &byte);
+	if (got != SQUIB_OK || byte != other->bytes[0])
+		mismatch(f,
+			 "read_u8 of slot %" PRIu32 "'s base from inside a callback gave %s, "
+			 "0x%02x; the model has 0x%02x",
+			 other->slot, status_name(got), byte, other->bytes[0]);
+}
+
+static squib_status_t cb_region_add(void *ctx, const squib_region_info_t *info)
+{
+	struct fuzz_listener *l = callback_enter(ctx);
+	struct model_call *call = log_call(l, MODEL_CB_ADD, info, 0);
+
+	check_callback_memory(l->f, info, "region_add's host_addr");
+	check_visibility(l->f, info, "region_add");
+	busy_probe(l);
+	call->ret = listener_answer(l, MODEL_CB_ADD);
+	if (call->ret == 0) {
+		if (l->view_count == MODEL_MAX_REGIONS)
+			mismatch(l->f, "listener %" PRIu64 " was told of more than %d regions",
+				 l->tag, MODEL_MAX_REGIONS);
+		l->views[l->view_count++] = call->info;
+	}
+	callback_leave(l, call);
+	return (squib_status_t)call->ret;
+}
+
+static void cb_region_del(void *ctx, const squib_region_info_t *info)
+{
+	struct fuzz_listener *l = callback_enter(ctx);
+	struct model_call *call = log_call(l, MODEL_CB_DEL, info, 0);
+	struct model_view *view = view_find(l, info->slot);
+
+	check_callback_memory(l->f, info, "region_del's host_addr");
+	check_visibility(l->f, info, "region_del");
+	busy_probe(l);
+	/* A region it does not hold: the log check tells. */
+	if (view) {
+		*view = l->views[l->view_count - 1];
+		l->view_count--;
+	}
+	callback_leave(l, call);
+}
+
+static squib_status_t cb_protect(void *ctx, const squib_region_info_t *info, squib_prot_t old_prot)
+{
+	struct fuzz_listener *l = callback_enter(ctx);
+	struct model_call *call = log_call(l, MODEL_CB_PROTECT, info, old_prot);
+	struct model_view *view = view_find(l, info->slot);
+
+	busy_probe(l);
+	call->ret = listener_answer(l, MODEL_CB_PROTECT);
+	if (call->ret == 0 && view)
+		view->prot = info->prot;
+	callback_leave(l, call);
+	return (squib_status_t)call->ret;
+}
+
+static squib_status_t cb_dirty_log(void *ctx, const squib_region_info_t *info, bool enable)
+{
+	struct fuzz_listener *l = callback_enter(ctx);
+	struct model_call *call = log_call(l, MODEL_CB_DIRTY_LOG, info, enable);
+	struct model_view *view = view_find(l, info->slot);
+
+	busy_probe(l);
+	call->ret = listener_answer(l, MODEL_CB_DIRTY_LOG);
+	if (call->ret == 0 && view)
+		view->flags = info->flags;
+	callback_leave(l, call);
+	return (squib_status_t)call->ret;
+}
+
+static void report_page(struct fuzz *f, struct model_call *call, uint64_t *bitmap, uint64_t page)
+{
+	uint64_t bit = (uint64_t)1 << (page % 64);
+
+	bitmap[page / 64] |= bit;
+	call->reported[page / 64] |= bit;
+	f->sync_union[page / 64] |= bit;
+}
+
+/* log_sync: ORs the pages its sync mode picks into the bitmap ("zeroed by
+ * the library": it may hold what an earlier listener of the same call
+ * reported, nothing else), then answers; what it reported is in the log. */
+static squib_status_t cb_log_sync(void *ctx, const squib_region_info_t *info, uint64_t *bitmap,
+				  size_t words)
+{
+	struct fuzz_listener *l = callback_enter(ctx);
+	struct model_call *call = log_call(l, MODEL_CB_LOG_SYNC, info, words);
+	struct fuzz *f = l->f;
+	uint64_t pages = model_dirty_pages(info->range.base.raw, info->range.size);
+	size_t needed = model_dirty_words(info->range.base.raw, info->range.size);
+
+	if (!bitmap || words < needed)
+		mismatch(f, "log_sync got bitmap %p of %zu words; the region needs %zu",
+			 (void *)bitmap, words, needed);
+	if (needed > MODEL_DIRTY_WORDS_MAX) {
+		fprintf(stderr,
+			"fuzz_mem: a region of %zu bitmap words, more than the harness "
+			"keeps\n",
+			needed);
+		abort();
+	}
+	for (size_t w = 0; w < needed; w++)
+		if (bitmap[w] & ~f->sync_union[w])
+			mismatch(f,
+				 "log_sync's bitmap word %zu is 0x%016" PRIx64
+				 " on entry, not zeroed by the library",
+				 w, bitmap[w]);
+	for (uint64_t page = 0; page < pages; page++) {
+		bool dirty =
+		    l->sync == SYNC_ALL || (l->sync == SYNC_RANDOM && (prng_next(&l->prng) & 1u));
+
+		if (l->sync == SYNC_ONE && page == 0) {
+			page = prng_next(&l->prng) % pages;
+			dirty = true;
+		}
+		if (dirty)
+			report_page(f, call, bitmap, page);
+		if (l->sync == SYNC_ONE)
+			break;
+	}
+	busy_probe(l);
+	call->ret = listener_answer(l, MODEL_CB_LOG_SYNC);
+	callback_leave(l, call);
+	return (squib_status_t)call->ret;
+}
+
+/* What the caller's struct holds once listener_add returned: "The struct
+ * is copied", so none of these may ever run. */
+__attribute__((noreturn)) static void trap(const char *what)
+{
+	fprintf(stderr,
+		"fuzz_mem: MISMATCH: the library called %s through a caller's squib_listener_t "
+		"that listener_add had to copy, or one passed with a NULL handle\n",
+		what);
+	abort();
+}
+
+static squib_status_t trap_region_add(void *ctx, const squib_region_info_t *info)
+{
+	(void)ctx;
+	(void)info;
+	trap("region_add");
+}
+
+static void trap_region_del(void *ctx, const squib_region_info_t *info)
+{
+	(void)ctx;
+	(void)info;
+	trap("region_del");
+}
+
+static squib_status_t trap_protect(void *ctx, const squib_region_info_t *info, squib_prot_t old)
+{
+	(void)ctx;
+	(void)info;
+	(void)old;
+	trap("protect");
+}
+
+static squib_status_t trap_dirty_log(void *ctx, const squib_region_info_t *info, bool enable)
+{
+	(void)ctx;
+	(void)info;
+	(void)enable;
+	trap("dirty_log");
+}
+
+static squib_status_t trap_log_sync(void *ctx, const squib_region_info_t *info, uint64_t *bitmap,
+				    size_t words)
+{
+	(void)ctx;
+	(void)info;
+	(void)bitmap;
+	(void)words;
+	trap("log_sync");
+}
+
+static void scribble(squib_listener_t *listener)
+{
+	listener->ctx = NULL;
+	listener->region_add = trap_region_add;
+	listener->region_del = trap_region_del;
+	listener->protect = trap_protect;
+	listener->dirty_log = trap_dirty_log;
+	listener->log_sync = trap_log_sync;
+}
+
+/* Each listener's view of the map is the model's: the regions it holds
+ * (region_add, region_del), their prot (protect) and DIRTY_LOG
+ * (dirty_log), where it has those callbacks; in the model's order. */
+static void listeners_check(const struct fuzz *f)
+{
+	if (f->listener_count != f->model.listener_count)
+		mismatch(f, "the harness holds %zu listeners, the model %zu", f->listener_count,
+			 f->model.listener_count);
+	for (size_t k = 0; k < f->listener_count; k++) {
+		struct fuzz_listener *l = f->listeners[k];
+		unsigned both = 1u << MODEL_CB_ADD | 1u << MODEL_CB_DEL;
+
+		if (l->tag != f->model.listeners[k].tag)
+			mismatch(f, "listener %zu is %" PRIu64 ", the model's %" PRIu64, k, l->tag,
+				 f->model.listeners[k].tag);
+		if ((l->callbacks & both) != both)
+			continue;
+		if (l->view_count != f->model.count)
+			mismatch(f, "listener %" PRIu64 " holds %zu regions, the model %zu", l->tag,
+				 l->view_count, f->model.count);
+		for (size_t i = 0; i < f->model.count; i++) {
+			const struct model_region *region = &f->model.regions[i];
+			const struct model_view *view = view_find(l, region->slot);
+			struct model_view want;
+
+			model_view_of(region, &want);
+			if (view && !(l->callbacks & (1u << MODEL_CB_PROTECT)))
+				want.prot = view->prot;
+			if (view && !(l->callbacks & (1u << MODEL_CB_DIRTY_LOG)))
+				want.flags = (want.flags & ~MODEL_DIRTY_LOG) |
+					     (view->flags & MODEL_DIRTY_LOG);
+			if (!view || view->base != want.base || view->size != want.size ||
+			    view->prot != want.prot || view->flags != want.flags ||
+			    view->has_fd != want.has_fd ||
+			    strncmp(view->name, want.name, sizeof(want.name)) != 0)
+				mismatch(f,
+					 "listener %" PRIu64 " holds slot %" PRIu32
+					 " as %s [0x%016" PRIx64 " + %" PRIu64 "] prot %" PRIu32
+					 " flags 0x%" PRIx32 "; the model has prot %" PRIu32
+					 " flags 0x%" PRIx32,
+					 l->tag, region->slot, view ? "" : "(nothing)",
+					 view ? view->base : 0, view ? view->size : 0,
+					 view ? view->prot : 0, view ? view->flags : 0, want.prot,
+					 want.flags);
+		}
+	}
+}
+
+/* get_region of every region against the model (prot, flags, host). */
+static void verify_infos(const struct fuzz *f)
+{
+	for (size_t i = 0; i < f->model.count; i++) {
+		const struct model_region *region = &f->model.regions[i];
+		squib_region_info_t info = SQUIB_REGION_INFO_INIT;
+		int got = squib_mem_get_region(f->mem, region->slot, &info);
+
+		if (got != SQUIB_OK || info.range.base.raw != region->base ||
+		    info.range.size != region->size || info.prot != region->prot ||
+		    info.host_addr != region->host)
+			mismatch(f,
+				 "get_region of slot %" PRIu32 " gave %s [0x%016" PRIx64
+				 " + %" PRIu64 "] prot %" PRIu32
+				 " host %p; the model [0x%016" PRIx64 " + %" PRIu64
+				 "] prot %" PRIu32 " host %p",
+				 region->slot, status_name(got), info.range.base.raw,
+				 info.range.size, info.prot, info.host_addr, region->base,
+				 region->size, region->prot, (void *)region->host);
+		info_check_0_3(f, &info, region, "get_region");
+	}
+}
+
+/* Before a mutating call: its callbacks are logged from here on. */
+static size_t mutation_begin(struct fuzz *f)
+{
+	f->vetoed = false;
+	memset(f->sync_union, 0, sizeof(f->sync_union));
+	return f->call_count;
+}
+
+/* The region a mutating call adds (with its initial bytes, NULL: zeros)
+ * or removes: not visible to the callbacks' accesses. */
+static void mutation_hide(struct fuzz *f, uint32_t slot, bool adding, const uint8_t *bytes)
+{
+	f->hiding = true;
+	f->hidden_slot = slot;
+	f->adding = adding;
+	f->adding_bytes = bytes;
+}
+
+static struct model_log mutation_log(const struct fuzz *f, size_t mark)
+{
+	return (struct model_log){.calls = f->calls + mark, .count = f->call_count - mark};
+}
+
+/* The model's verdict on the calls (ok), and every call's host_addr that
+ * of its region, for the regions the model holds. */
+static void mutation_calls(const struct fuzz *f, const struct model_log *log, bool ok)
+{
+	if (!ok)
+		mismatch(f, "the listener calls are not the contract's: %s", log->why);
+	for (size_t i = 0; i < log->count; i++) {
+		const struct model_call *call = &log->calls[i];
+		const struct model_region *region = model_get(&f->model, call->info.slot);
+
+		if (region && region->host && region->base == call->info.base &&
+		    call->host != region->host)
+			mismatch(f, "call %zu got host_addr %p, slot %" PRIu32 "'s is %p", i + 1,
+				 call->host, region->slot, (void *)region->host);
+	}
+}
+
+/* After the mutating call: the log is dropped, the views and infos are
+ * compared, and after a refusal the handle must be as it was: "the table
+ * never saw it", a failure "changes nothing". */
+static void mutation_end(struct fuzz *f, size_t mark, bool refused)
+{
+	f->call_count = mark;
+	f->hiding = f->adding = false;
+	f->adding_bytes = NULL;
+	listeners_check(f);
+	verify_infos(f);
+	if (refused)
+		verify_all(f);
+}
+
+/* The calls of an add that passed its own checks (*want OK, which becomes
+ * a listener's refusal), or of one that did not (none). */
+static void listen_add(const struct fuzz *f, struct model_log *log, const struct model_view *view,
+		       int *want)
+{
+	squib_status_t listened = SQUIB_OK;
+
+	if (*want != SQUIB_OK) {
+		mutation_calls(f, log, model_log_done(log));
+		return;
+	}
+	mutation_calls(f, log, model_listen_add(&f->model, log, view, &listened));
+	*want = listened;
+}
+
+/* An added region's region_add calls got the host_addr it has. */
+static void check_add_hosts(const struct fuzz *f, const struct model_log *log,
+			    const struct model_region *region)
+{
+	for (size_t i = 0; i < log->count; i++)
+		if (log->calls[i].cb == MODEL_CB_ADD && log->calls[i].host != region->host)
+			mismatch(f, "region_add got host_addr %p, get_region gives %p",
+				 log->calls[i].host, (void *)region->host);
+}
+
 /* ---- operations --------------------------------------------------------- */
 
 static bool run_op(struct fuzz *f);
@@ -627,6 +1283,9 @@ static bool op_add(struct fuzz *f, bool from_bytes)
 	uint64_t base, size;
 	uint8_t flags = 1, seed = 0;
 	bool bytes_null;
+	struct model_view view;
+	struct model_log log;
+	size_t mark;
 	int want, got;
 
 	take_layout(f, &base, &size);
@@ -652,6 +1311,13 @@ static bool op_add(struct fuzz *f, bool from_bytes)
 			fprintf(stderr, " -> skipped (too large)\n");
 		return true;
 	}
+	/* The 0.2 adds: flags 0, no fd, no name. */
+	model_view_of_new(
+	    &(struct model_new_region){.base = base, .size = size, .slot = slot, .prot = prot},
+	    &view);
+	mark = mutation_begin(f);
+	if (want == SQUIB_OK)
+		mutation_hide(f, slot, true, from_bytes ? lib_buf : NULL);
 	if (from_bytes) {
 		if (!bytes_null)
 			fill(lib_buf, (size_t)size, seed);
@@ -664,6 +1330,10 @@ static bool op_add(struct fuzz *f, bool from_bytes)
 
 		got = squib_mem_add_region(f->mem, range, slot, prot);
 	}
+	/* Once the memory is ready, every listener's region_add; a refusal
+	 * is the add's status. Refused earlier, no listener hears of it. */
+	log = mutation_log(f, mark);
+	listen_add(f, &log, &view, &want);
 	check_status(f, got, want);
 	if (got == SQUIB_OK) {
 		if (!model_add(&f->model, base, size, slot, prot, from_bytes ? lib_buf : NULL)) {
@@ -675,8 +1345,10 @@ static bool op_add(struct fuzz *f, bool from_bytes)
 		if (from_bytes)
 			memset(lib_buf, CANARY, (size_t)size);
 		adopt(f, &f->model.regions[f->model.count - 1]);
+		check_add_hosts(f, &log, &f->model.regions[f->model.count - 1]);
 		verify_region(f, &f->model.regions[f->model.count - 1]);
 	}
+	mutation_end(f, mark, log.refused);
 	return true;
 }
 
@@ -694,19 +1366,29 @@ static bool op_remove(struct fuzz *f)
 {
 	uint32_t slot = take_slot(f);
 	const struct model_region *region;
+	struct model_log log;
+	size_t mark;
 	int got;
 
 	if (f->in.out)
 		return false;
 	describe(f, "remove_region slot %" PRIu32, slot);
 	region = model_get(&f->model, slot);
+	mark = mutation_begin(f);
+	if (region)
+		mutation_hide(f, slot, false, NULL);
 	got = squib_mem_remove_region(f->mem, slot);
+	/* Hidden first, then every listener's region_del in reverse order. */
+	log = mutation_log(f, mark);
+	mutation_calls(
+	    f, &log, region ? model_listen_remove(&f->model, &log, region) : model_log_done(&log));
 	check_status(f, got, region ? SQUIB_OK : SQUIB_E_NOT_FOUND);
 	if (got == SQUIB_OK) {
 		remember_removed(f, region);
 		pins_region_gone(f, region);
 		(void)model_remove(&f->model, slot);
 	}
+	mutation_end(f, mark, false);
 	return true;
 }
 
@@ -758,8 +1440,11 @@ static bool op_write(struct fuzz *f)
 	got = squib_mem_write(f->mem, SQUIB_GPA(addr), buf_null ? NULL : lib_buf, (size_t)len);
 	check_status(f, got, want);
 	check_range_message(f, got, addr);
-	if (got == SQUIB_OK && where)
+	if (got == SQUIB_OK && where) {
 		memcpy(where->bytes + (addr - where->base), lib_buf, (size_t)len);
+		/* "A page is dirty once any library write touched it" */
+		model_mark_dirty(where, addr - where->base, len);
+	}
 	verify_near(f, addr, len);
 	return true;
 }
@@ -852,9 +1537,11 @@ static bool op_write_typed(struct fuzz *f)
 	}
 	check_status(f, got, want);
 	check_range_message(f, got, addr);
-	if (got == SQUIB_OK)
+	if (got == SQUIB_OK) {
 		for (unsigned i = 0; i < width; i++)
 			where->bytes[addr - where->base + i] = (uint8_t)(value >> (8 * i));
+		model_mark_dirty(where, addr - where->base, width); /* a library write */
+	}
 	verify_near(f, addr, width);
 	return true;
 }
@@ -1021,13 +1708,25 @@ static int foreach_cb(const squib_region_info_t *info, void *opaque)
 {
 	struct foreach_ctx *ctx = opaque;
 	struct fuzz *f = ctx->f;
-	const struct model_region *want;
+	const struct model_region *want, *now;
+	struct model_region relaxed;
 	char saved[sizeof(f->op_text)];
 	size_t k = ++ctx->visited;
 
 	if (k > ctx->count)
 		mismatch(f, "foreach visited %zu regions, the snapshot has %zu", k, ctx->count);
 	want = &ctx->snapshot[k - 1];
+	/* After a nested set_protection or set_dirty_log, a region still
+	 * there may show its prot and DIRTY_LOG as at the call or as now. */
+	now = model_get(&f->model, want->slot);
+	if (ctx->nested && now && now->id == want->id) {
+		relaxed = *want;
+		if (info->prot == now->prot)
+			relaxed.prot = now->prot;
+		if (info->flags == now->flags)
+			relaxed.flags = now->flags;
+		want = &relaxed;
+	}
 	if (info->range.base.raw != want->base || info->range.size != want->size ||
 	    info->slot != want->slot || info->prot != want->prot)
 		mismatch(f,
@@ -1339,6 +2038,10 @@ static bool op_add_opts(struct fuzz *f)
 	uint64_t base, size;
 	bool mine, bytes, opts_null, aligns;
 	unsigned sz_mode;
+	struct model_new_region added;
+	struct model_view view;
+	struct model_log log;
+	size_t mark;
 	int want, got;
 
 	take_layout(f, &base, &size);
@@ -1419,28 +2122,35 @@ static bool op_add_opts(struct fuzz *f)
 		opts_release(f, &op, false);
 		return true;
 	}
+	/* The region as it would be registered, and its first bytes: bytes,
+	 * the caller's mapping, or the file at fd_offset. */
+	added = (struct model_new_region){
+	    .base = base,
+	    .size = size,
+	    .slot = slot,
+	    .prot = prot,
+	    .flags = opts->flags,
+	    .backing = opts_backing(opts->flags, mine),
+	    .fd_offset = opts->fd_offset,
+	    .name = opts->name,
+	    .bytes = bytes			       ? lib_buf
+		     : mine			       ? op.map
+		     : opts->flags & SQUIB_REGION_FILE ? file_buf + opts->fd_offset
+						       : NULL,
+	};
+	model_view_of_new(&added, &view);
 	memcpy(&before, &op.box, sizeof(before));
+	mark = mutation_begin(f);
+	if (want == SQUIB_OK)
+		mutation_hide(f, slot, true, added.bytes);
 	got = squib_mem_add_region_opts(f->mem, opts_null ? NULL : opts);
+	log = mutation_log(f, mark);
+	listen_add(f, &log, &view, &want);
 	check_status(f, got, want);
 	/* opts is const: its bytes, the tail included, are as they were. */
 	if (memcmp(&before, &op.box, sizeof(before)) != 0)
 		mismatch(f, "squib_mem_add_region_opts wrote *opts");
 	if (got == SQUIB_OK) {
-		struct model_new_region added = {
-		    .base = base,
-		    .size = size,
-		    .slot = slot,
-		    .prot = prot,
-		    .flags = opts->flags,
-		    .backing = opts_backing(opts->flags, mine),
-		    .fd_offset = opts->fd_offset,
-		    .name = opts->name,
-		    /* bytes, the caller's mapping, or the file at fd_offset */
-		    .bytes = bytes			       ? lib_buf
-			     : mine			       ? op.map
-			     : opts->flags & SQUIB_REGION_FILE ? file_buf + opts->fd_offset
-							       : NULL,
-		};
 		const struct model_region *region;
 		struct info_box box, info_before;
 
@@ -1450,6 +2160,7 @@ static bool op_add_opts(struct fuzz *f)
 		}
 		region = &f->model.regions[f->model.count - 1];
 		adopt(f, &f->model.regions[f->model.count - 1]);
+		check_add_hosts(f, &log, region);
 		/* Copied: scribbling over the caller's buffer changes nothing. */
 		if (bytes)
 			memset(lib_buf, CANARY, (size_t)size);
@@ -1461,6 +2172,7 @@ static bool op_add_opts(struct fuzz *f)
 			mismatch(f, "get_region of the new slot returned %s", status_name(got));
 		info_check(f, got, &box, &info_before, region);
 	}
+	mutation_end(f, mark, log.refused);
 	opts_release(f, &op, got == SQUIB_OK);
 	return true;
 }
@@ -1487,6 +2199,9 @@ static bool op_discard(struct fuzz *f)
 	/* "Afterwards the range reads as zeros." */
 	if (got == SQUIB_OK && where) {
 		memset(where->bytes + (addr - where->base), 0, (size_t)len);
+		/* "afterwards the range reads as zeros and the pages count as
+		 * dirty" */
+		model_mark_dirty(where, addr - where->base, len);
 		verify_file(f, where);
 	}
 	verify_near(f, addr, len);
@@ -1670,7 +2385,18 @@ static void pin_write(struct fuzz *f, const struct live_pin *pin, uint8_t seed)
 
 static void unpin_at(struct fuzz *f, size_t at)
 {
-	squib_mem_unpin(f->pins[at].pin);
+	const struct live_pin *pin = &f->pins[at];
+
+	squib_mem_unpin(pin->pin);
+	/* "Unpinning a pin taken with WRITE marks its range dirty in the
+	 * regions that still log": the regions it pinned that are still
+	 * there (a new region in a removed one's place is other memory). */
+	if (pin->access & SQUIB_PROT_WRITE)
+		for (size_t k = 0; k < pin->count; k++)
+			for (size_t i = 0; i < f->model.count; i++)
+				if (f->model.regions[i].id == pin->pieces[k].id)
+					model_mark_dirty(&f->model.regions[i],
+							 pin->pieces[k].offset, pin->pieces[k].len);
 	memmove(&f->pins[at], &f->pins[at + 1], (f->pin_count - at - 1) * sizeof(f->pins[0]));
 	f->pin_count--;
 	ghost_gc(f);
@@ -1908,9 +2634,12 @@ static bool op_ring(struct fuzz *f)
 	check_range_message(f, got, addr);
 	if (store) {
 		/* Little-endian in guest memory. */
-		if (got == SQUIB_OK)
+		if (got == SQUIB_OK) {
 			for (unsigned i = 0; i < width; i++)
 				where->bytes[addr - where->base + i] = (uint8_t)(value >> (8 * i));
+			/* the release stores are library writes: they mark */
+			model_mark_dirty(where, addr - where->base, width);
+		}
 		verify_near(f, addr, width);
 		return true;
 	}
@@ -1925,6 +2654,397 @@ static bool op_ring(struct fuzz *f)
 			 "load_u%u_acquire (%s) gave 0x%" PRIx64 ", the model expects 0x%" PRIx64,
 			 width * 8, status_name(got), value, expected);
 	return true;
+}
+
+/* ---- listeners, set_protection, dirty logging (squib/listener.h, dirty.h) - */
+
+/* "A callback fails by returning a negative squib_status_t ... (any other
+ * non-zero value is taken as SQUIB_E_BUSY)" */
+static const int answers[ANSWER_MODES] = {
+    [ANSWER_INVALID_ARGUMENT] = SQUIB_E_INVALID_ARGUMENT,
+    [ANSWER_NO_MEMORY] = SQUIB_E_NO_MEMORY,
+    [ANSWER_OVERLAP] = SQUIB_E_OVERLAP,
+    [ANSWER_UNSUPPORTED] = SQUIB_E_UNSUPPORTED,
+    [ANSWER_IO] = SQUIB_E_IO,
+    [ANSWER_BUSY] = SQUIB_E_BUSY,
+    [ANSWER_CORRUPT] = SQUIB_E_CORRUPT,
+    [ANSWER_MINUS_100] = -100,
+    [ANSWER_INT_MIN] = INT_MIN,
+    [ANSWER_ONE] = 1,
+    [ANSWER_SEVEN] = 7,
+    [ANSWER_INT_MAX] = INT_MAX,
+};
+
+/* squib_mem_listener_add with a struct one past the layout the library
+ * knows, to be set (UNSUPPORTED) or left zero (accepted). */
+struct listener_box {
+	squib_listener_t listener;
+	unsigned char tail[16];
+};
+
+/*
+ * LISTENER_ADD: "listener_add replays region_add for every current region,
+ * in ascending base order. If one fails, those that succeeded get
+ * region_del in reverse order, the listener is not added and the status is
+ * returned. The struct is copied; id is never reused within the process."
+ * Argument checks first: NULL listener or id, sz short (INVALID_ARGUMENT),
+ * a set byte past the layout (UNSUPPORTED).
+ */
+static bool op_listener_add(struct fuzz *f)
+{
+	uint8_t shape = take_u8(&f->in), cbs = take_u8(&f->in), refuse = take_u8(&f->in);
+	uint8_t when = take_u8(&f->in), answer = take_u8(&f->in), sync = take_u8(&f->in);
+	uint8_t seed = take_u8(&f->in), probe = take_u8(&f->in);
+	unsigned sz_mode = shape % LSHAPE_SZ_MODES, nulls = shape >> 3u;
+	bool listener_null = nulls == LSHAPE_LISTENER_NULL, id_null = nulls == LSHAPE_ID_NULL;
+	enum model_sz sz = sz_mode == LSHAPE_SZ_SHORT	    ? MODEL_SZ_SHORT
+			   : sz_mode == LSHAPE_SZ_LONG_ZERO ? MODEL_SZ_LONG_ZERO
+			   : sz_mode == LSHAPE_SZ_LONG_TAIL ? MODEL_SZ_LONG_TAIL
+							    : MODEL_SZ_EXACT;
+	struct listener_box box;
+	struct fuzz_listener *l;
+	squib_status_t listened;
+	struct model_log log;
+	uint64_t id = ID_CANARY;
+	size_t mark;
+	int want, got;
+
+	if (f->in.out)
+		return false;
+	if (f->listener_count == MODEL_MAX_LISTENERS) {
+		describe(f, "listener_add -> skipped (%d listeners)\n", MODEL_MAX_LISTENERS);
+		return true;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		abort();
+	l->magic = LISTENER_MAGIC;
+	l->f = f;
+	l->tag = ++f->next_tag;
+	l->callbacks = cbs & LCB_SOME ? cbs & MODEL_CB_ALL : MODEL_CB_ALL;
+	if (!(l->callbacks & (1u << MODEL_CB_ADD)))
+		l->callbacks &= ~(1u << MODEL_CB_DEL);
+	l->refusable =
+	    refuse & l->callbacks & (LCB_ADD | LCB_PROTECT | LCB_DIRTY_LOG | LCB_LOG_SYNC);
+	l->by_chance = refuse & REFUSE_BY_CHANCE;
+	l->when = when;
+	l->answer = answers[answer % ANSWER_MODES];
+	l->sync = (uint8_t)(sync % SYNC_MODES);
+	l->probe = probe;
+	l->prng = seed;
+
+	memset(&box, 0, sizeof(box));
+	box.listener = (squib_listener_t)SQUIB_LISTENER_INIT;
+	box.listener.ctx = l;
+	if (l->callbacks & LCB_ADD)
+		box.listener.region_add = cb_region_add;
+	if (l->callbacks & LCB_DEL)
+		box.listener.region_del = cb_region_del;
+	if (l->callbacks & LCB_PROTECT)
+		box.listener.protect = cb_protect;
+	if (l->callbacks & LCB_DIRTY_LOG)
+		box.listener.dirty_log = cb_dirty_log;
+	if (l->callbacks & LCB_LOG_SYNC)
+		box.listener.log_sync = cb_log_sync;
+	if (sz == MODEL_SZ_SHORT)
+		box.listener.sz = sizeof(box.listener) - 1;
+	else if (sz != MODEL_SZ_EXACT)
+		box.listener.sz = sizeof(box);
+	if (sz == MODEL_SZ_LONG_TAIL)
+		box.tail[seed % sizeof(box.tail)] = (uint8_t)(seed | 1u);
+	describe(f,
+		 "listener_add %" PRIu64 " callbacks 0x%x refusing 0x%x %s %u with %d, sync %u, "
+		 "probe %u, sz %zu%s%s",
+		 l->tag, l->callbacks, l->refusable, l->by_chance ? "by chance" : "at call",
+		 l->when, l->answer, l->sync, l->probe, box.listener.sz,
+		 listener_null ? " listener NULL" : "", id_null ? " id NULL" : "");
+	want = model_listener_add_status(sz, listener_null, id_null);
+	mark = mutation_begin(f);
+	got = squib_mem_listener_add(f->mem, listener_null ? NULL : &box.listener,
+				     id_null ? NULL : &id);
+	/* "The struct is copied": the caller may reuse it at once. */
+	scribble(&box.listener);
+	log = mutation_log(f, mark);
+	if (want == SQUIB_OK) {
+		mutation_calls(
+		    f, &log,
+		    model_listener_add(&f->model, &log, l->tag, id, l->callbacks, &listened));
+		want = listened;
+	} else {
+		mutation_calls(f, &log, model_log_done(&log));
+	}
+	check_status(f, got, want);
+	if (got != SQUIB_OK) {
+		if (id != ID_CANARY)
+			mismatch(f, "a failed listener_add wrote *id (%" PRIu64 ")", id);
+		free(l);
+	} else {
+		for (size_t i = 0; i < f->id_count; i++)
+			if (f->ids[i] == id)
+				mismatch(f, "listener_add gave id %" PRIu64 " a second time", id);
+		if (f->id_count < sizeof(f->ids) / sizeof(f->ids[0]))
+			f->ids[f->id_count++] = id;
+		l->id = id;
+		f->listeners[f->listener_count++] = l;
+	}
+	mutation_end(f, mark, log.refused);
+	return true;
+}
+
+static void remember_removed_id(struct fuzz *f, uint64_t id)
+{
+	f->removed_ids[f->removed_id_next++ % REMEMBERED_IDS] = id;
+	if (f->removed_id_count < REMEMBERED_IDS)
+		f->removed_id_count++;
+}
+
+/* LISTENER_REMOVE: "listener_remove calls region_del for every current
+ * region, in descending base order, then forgets the listener. NOT_FOUND
+ * for an unknown id"; "no callback of it runs once this returns". */
+static bool op_listener_remove(struct fuzz *f)
+{
+	unsigned mode = take_u8(&f->in) % REMOVE_ID_MODES;
+	uint8_t index = take_u8(&f->in);
+	uint64_t id = mode == REMOVE_ID_RAW ? take_u64(&f->in) : 0;
+	squib_status_t want;
+	struct model_log log;
+	size_t mark, at;
+	int got;
+
+	if (f->in.out)
+		return false;
+	switch (mode) {
+	case REMOVE_ID_LIVE:
+	case REMOVE_ID_LIVE_AGAIN:
+		id = f->listener_count ? f->listeners[index % f->listener_count]->id : index;
+		break;
+	case REMOVE_ID_REMOVED:
+		id = f->removed_id_count ? f->removed_ids[index % f->removed_id_count] : index;
+		break;
+	case REMOVE_ID_EDGE:
+		id = index & 1u ? UINT64_MAX : 0;
+		break;
+	default:
+		break;
+	}
+	describe(f, "listener_remove id %" PRIu64, id);
+	mark = mutation_begin(f);
+	got = squib_mem_listener_remove(f->mem, id);
+	log = mutation_log(f, mark);
+	mutation_calls(f, &log, model_listener_remove(&f->model, &log, id, &want));
+	check_status(f, got, want);
+	if (got == SQUIB_OK) {
+		for (at = 0; at < f->listener_count && f->listeners[at]->id != id; at++)
+			;
+		if (at == f->listener_count)
+			mismatch(f, "the harness has no listener of id %" PRIu64, id);
+		free(f->listeners[at]);
+		memmove(&f->listeners[at], &f->listeners[at + 1],
+			(f->listener_count - at - 1) * sizeof(f->listeners[0]));
+		f->listener_count--;
+		remember_removed_id(f, id);
+	}
+	mutation_end(f, mark, false);
+	return true;
+}
+
+/*
+ * SET_PROTECTION: "Changes a region's recorded protection (the guest's
+ * view) after the listeners accepted it": protect of every listener in
+ * registration order; "a failure undoes the listeners already called (the
+ * same callback with the old state) and is returned". INVALID_ARGUMENT for
+ * unknown bits, NOT_FOUND; the same prot: OK, nobody called. Accesses and
+ * the host mapping do not change (the model's access rules ignore prot).
+ */
+static bool op_set_protection(struct fuzz *f)
+{
+	uint32_t slot = take_slot(f), prot;
+	uint8_t same = take_u8(&f->in);
+	const struct model_region *region;
+	squib_status_t want;
+	struct model_log log;
+	size_t mark;
+	int got;
+
+	prot = take_prot(f);
+	if (f->in.out)
+		return false;
+	region = model_get(&f->model, slot);
+	if (same % 4 == 0 && region)
+		prot = region->prot;
+	describe(f, "set_protection slot %" PRIu32 " prot 0x%" PRIx32, slot, prot);
+	mark = mutation_begin(f);
+	got = squib_mem_set_protection(f->mem, slot, prot);
+	log = mutation_log(f, mark);
+	mutation_calls(f, &log, model_set_protection(&f->model, &log, slot, prot, &want));
+	check_status(f, got, want);
+	mutation_end(f, mark, log.refused);
+	return true;
+}
+
+/*
+ * SET_DIRTY_LOG: dirty_log of every listener in registration order, with
+ * "info->flags show[ing] SQUIB_REGION_DIRTY_LOG as it is about to be", a
+ * refusal undone; "Logging starts with every bit clear. Asking for the
+ * state the region is in succeeds and calls nobody." NOT_FOUND.
+ */
+static bool op_set_dirty_log(struct fuzz *f)
+{
+	uint32_t slot = take_slot(f);
+	bool enable = take_u8(&f->in) & 1u;
+	squib_status_t want;
+	struct model_log log;
+	size_t mark;
+	int got;
+
+	if (f->in.out)
+		return false;
+	describe(f, "set_dirty_log slot %" PRIu32 " %s", slot, enable ? "on" : "off");
+	mark = mutation_begin(f);
+	got = squib_mem_set_dirty_log(f->mem, slot, enable);
+	log = mutation_log(f, mark);
+	mutation_calls(f, &log, model_set_dirty_log(&f->model, &log, slot, enable, &want));
+	check_status(f, got, want);
+	mutation_end(f, mark, log.refused);
+	return true;
+}
+
+/*
+ * One squib_mem_get_dirty_log, against the model's bitmap word for word:
+ * the listeners' log_sync first (what they report is kept, also when one
+ * refuses: then the call fails without writing the bitmap), then the copy
+ * of the needed words (those past them untouched), cleared with
+ * SQUIB_DIRTY_CLEAR. Refused before any log_sync: INVALID_ARGUMENT (NULL
+ * bitmap, unknown flags), NOT_FOUND, UNSUPPORTED (not logging), NO_SPACE.
+ */
+static void dirty_get(struct fuzz *f, uint32_t slot, unsigned words_mode, uint8_t words_byte,
+		      unsigned flags_mode)
+{
+	static uint64_t bitmap[DIRTY_ARRAY];
+	uint64_t want_bits[MODEL_DIRTY_WORDS_MAX] = {0};
+	const struct model_region *region = model_get(&f->model, slot);
+	size_t needed = region ? model_dirty_words(region->base, region->size) : 1;
+	struct model_dirty_call call = {.slot = slot, .words = needed};
+	squib_status_t want;
+	struct model_log log;
+	size_t mark;
+	int got;
+
+	if (needed > MODEL_DIRTY_WORDS_MAX) {
+		fprintf(stderr, "fuzz_mem: a region of %zu bitmap words\n", needed);
+		abort();
+	}
+	switch (words_mode) {
+	case DWORDS_SHORT:
+		call.words = needed - 1;
+		break;
+	case DWORDS_ZERO:
+		call.words = 0;
+		break;
+	case DWORDS_MORE:
+		call.words = needed + 1u + (words_byte >> 4u) % 4u;
+		break;
+	case DWORDS_NULL:
+		call.bitmap_null = true;
+		break;
+	default:
+		break;
+	}
+	switch (flags_mode) {
+	case DFLAGS_CLEAR:
+	case DFLAGS_CLEAR_AGAIN:
+		call.flags = SQUIB_DIRTY_CLEAR;
+		break;
+	case DFLAGS_CLEAR_UNKNOWN:
+		call.flags = SQUIB_DIRTY_CLEAR | 0x2u;
+		break;
+	case DFLAGS_TOP:
+		call.flags = 0x80000000u;
+		break;
+	default:
+		break;
+	}
+	if (trace)
+		fprintf(stderr, " (words %" PRIu64 " of %zu, flags 0x%" PRIx32 "%s)", call.words,
+			needed, call.flags, call.bitmap_null ? ", bitmap NULL" : "");
+	for (size_t i = 0; i < DIRTY_ARRAY; i++)
+		bitmap[i] = WORD_CANARY;
+	mark = mutation_begin(f);
+	got = squib_mem_get_dirty_log(f->mem, slot, call.bitmap_null ? NULL : bitmap,
+				      (size_t)call.words, call.flags);
+	log = mutation_log(f, mark);
+	mutation_calls(f, &log, model_get_dirty_log(&f->model, &log, &call, want_bits, &want));
+	check_status(f, got, want);
+	if (trace && got == SQUIB_OK) {
+		fprintf(stderr, "%*s    bitmap:", (int)f->depth * 4, "");
+		for (size_t i = 0; i < needed; i++)
+			fprintf(stderr, " %016" PRIx64, bitmap[i]);
+		fputc('\n', stderr);
+	}
+	for (size_t i = 0; i < DIRTY_ARRAY; i++) {
+		uint64_t expected = got == SQUIB_OK && i < needed ? want_bits[i] : WORD_CANARY;
+
+		if (bitmap[i] != expected)
+			mismatch(f,
+				 "get_dirty_log (%s) left bitmap[%zu] = 0x%016" PRIx64
+				 ", the model expects 0x%016" PRIx64 "%s",
+				 status_name(got), i, bitmap[i], expected,
+				 i < needed ? "" : " (past the words needed: untouched)");
+	}
+	mutation_end(f, mark, log.refused);
+}
+
+static bool op_get_dirty_log(struct fuzz *f)
+{
+	uint32_t slot = take_slot(f);
+	uint8_t words = take_u8(&f->in), flags = take_u8(&f->in);
+
+	if (f->in.out)
+		return false;
+	describe(f, "get_dirty_log slot %" PRIu32, slot);
+	dirty_get(f, slot, words % DWORDS_MODES, words, flags % DFLAGS_MODES);
+	return true;
+}
+
+/* MARK_DIRTY: "The range must lie inside one region; in a region that does
+ * not log this succeeds and does nothing. len 0 succeeds where an empty
+ * access does, and marks nothing." Not a write: a read-only region too. */
+static bool op_mark_dirty(struct fuzz *f)
+{
+	struct target t = take_target(f);
+	uint64_t addr = take_addr(f, t), len = take_len(f, t, addr);
+	const struct model_region *where;
+	int want, got;
+
+	if (f->in.out)
+		return false;
+	describe(f, "mark_dirty addr 0x%016" PRIx64 " len %" PRIu64, addr, len);
+	want = model_access(&f->model, addr, len, false, &where);
+	got = squib_mem_mark_dirty(f->mem, SQUIB_GPA(addr), (size_t)len);
+	check_status(f, got, want);
+	check_range_message(f, got, addr);
+	if (got == SQUIB_OK && where)
+		model_mark_dirty(where, addr - where->base, len);
+	return true;
+}
+
+/* At the end of the input, before squib_mem_free: every logging region's
+ * bitmap, as it is (no CLEAR), the words past it untouched. */
+static void dirty_final(struct fuzz *f)
+{
+	uint32_t slots[MODEL_MAX_REGIONS];
+	size_t count = 0;
+
+	for (size_t i = 0; i < f->model.count; i++)
+		if (f->model.regions[i].dirty)
+			slots[count++] = f->model.regions[i].slot;
+	for (size_t i = 0; i < count; i++) {
+		snprintf(f->op_text, sizeof(f->op_text),
+			 "(end of input) get_dirty_log slot %" PRIu32, slots[i]);
+		if (trace)
+			fprintf(stderr, "%s", f->op_text);
+		dirty_get(f, slots[i], DWORDS_MORE, 0, DFLAGS_NONE);
+	}
 }
 
 static int probe_cb(const squib_region_info_t *info, void *ctx)
@@ -1947,10 +3067,13 @@ static bool op_probe(struct fuzz *f)
 	size_t used = USED_CANARY;
 	void *host = HOST_CANARY;
 	squib_pin_t *pin = PIN_CANARY;
+	squib_listener_t listener = SQUIB_LISTENER_INIT;
+	uint64_t id = ID_CANARY, word = WORD_CANARY;
 	int got;
 
 	if (f->in.out)
 		return false;
+	scribble(&listener); /* none may run */
 	describe(f, "probe %u (NULL argument)", which);
 	memset(buf, CANARY, sizeof(buf));
 	memcpy(&info_before, &info, sizeof(info));
@@ -2020,6 +3143,24 @@ static bool op_probe(struct fuzz *f)
 		squib_mem_unpin(NULL); /* "NULL is a no-op" */
 		got = SQUIB_E_INVALID_ARGUMENT;
 		break;
+	case PROBE_LISTENER_ADD_NULL_MEM:
+		got = squib_mem_listener_add(NULL, &listener, &id);
+		break;
+	case PROBE_LISTENER_REMOVE_NULL_MEM:
+		got = squib_mem_listener_remove(NULL, 1);
+		break;
+	case PROBE_SET_PROTECTION_NULL_MEM:
+		got = squib_mem_set_protection(NULL, 0, SQUIB_PROT_RW);
+		break;
+	case PROBE_SET_DIRTY_LOG_NULL_MEM:
+		got = squib_mem_set_dirty_log(NULL, 0, true);
+		break;
+	case PROBE_GET_DIRTY_LOG_NULL_MEM:
+		got = squib_mem_get_dirty_log(NULL, 0, &word, 1, 0);
+		break;
+	case PROBE_MARK_DIRTY_NULL_MEM:
+		got = squib_mem_mark_dirty(NULL, SQUIB_GPA(0x1000), 8);
+		break;
 	default:
 		got = squib_mem_new(NULL);
 		break;
@@ -2028,7 +3169,7 @@ static bool op_probe(struct fuzz *f)
 	if (canary_end(buf, 0, sizeof(buf)) != sizeof(buf) || value != 0xa5a5a5a5u ||
 	    memcmp(&info, &info_before, sizeof(info)) != 0 ||
 	    memcmp(&iov, &iov_before, sizeof(iov)) != 0 || used != USED_CANARY ||
-	    host != HOST_CANARY || pin != PIN_CANARY)
+	    host != HOST_CANARY || pin != PIN_CANARY || id != ID_CANARY || word != WORD_CANARY)
 		mismatch(f, "a NULL-argument call wrote an out-parameter");
 	return true;
 }
@@ -2036,6 +3177,7 @@ static bool op_probe(struct fuzz *f)
 /* Decodes and runs one operation; false when the input ran out first. */
 static bool run_op(struct fuzz *f)
 {
+	size_t calls = f->call_count;
 	bool ran;
 
 	switch (take_u8(&f->in) % OP_COUNT_ALL) {
@@ -2105,12 +3247,38 @@ static bool run_op(struct fuzz *f)
 	case OP_PIN_IO:
 		ran = op_pin_io(f);
 		break;
-	default:
+	case OP_RING:
 		ran = op_ring(f);
 		break;
+	case OP_LISTENER_ADD:
+		ran = op_listener_add(f);
+		break;
+	case OP_LISTENER_REMOVE:
+		ran = op_listener_remove(f);
+		break;
+	case OP_SET_PROTECTION:
+		ran = op_set_protection(f);
+		break;
+	case OP_SET_DIRTY_LOG:
+		ran = op_set_dirty_log(f);
+		break;
+	case OP_GET_DIRTY_LOG:
+		ran = op_get_dirty_log(f);
+		break;
+	default:
+		ran = op_mark_dirty(f);
+		break;
 	}
-	if (ran)
+	/* Only the mutating calls call listeners (and drop their calls). */
+	if (f->call_count != calls)
+		mismatch(f,
+			 "%zu listener call(s) outside add, remove, set_protection, "
+			 "set_dirty_log, get_dirty_log and listener add/remove",
+			 f->call_count - calls);
+	if (ran) {
 		check_count(f);
+		listeners_check(f);
+	}
 	return ran;
 }
 
@@ -2162,6 +3330,19 @@ static void setup_once(void)
 	memset(canary_buf, CANARY, sizeof(canary_buf));
 }
 
+/*
+ * Under ASan: a request the allocator cannot meet returns NULL, as
+ * malloc does, instead of aborting the run. A region of 2^60 bytes with
+ * DIRTY_LOG has the library ask for a bitmap of 2^45 bytes, which it must
+ * answer with NO_MEMORY (the model's host assumption); ASan's default
+ * would report allocation-size-too-big. ASAN_OPTIONS still overrides it.
+ */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool set_up;
@@ -2188,10 +3369,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		;
 	snprintf(f->op_text, sizeof(f->op_text), "(end of input)");
 	pins_before_free(f);
+	dirty_final(f);
+	snprintf(f->op_text, sizeof(f->op_text), "(end of input)");
 	verify_all(f);
 	squib_mem_free(f->mem);
 	snprintf(f->op_text, sizeof(f->op_text), "(end of input, after squib_mem_free)");
+	/* "squib_mem_free() calls no listener" */
+	if (f->call_count != 0)
+		mismatch(f, "squib_mem_free called %zu listener callback(s)", f->call_count);
 	pins_after_free(f);
+	for (size_t i = 0; i < f->listener_count; i++)
+		free(f->listeners[i]);
 	/* The library never unmaps a caller's mapping; the handle is gone. */
 	for (size_t i = 0; i < f->caller_count; i++)
 		(void)munmap(f->callers[i].addr, f->callers[i].len);

@@ -71,10 +71,15 @@ static void slot_raw(struct enc *e, uint32_t slot)
 	put32(e, slot);
 }
 
-/* An exact size: 0, 1 .. 65536, UINT64_MAX - v for v < 16, or
- * 2^(48 + v % 16) + v for 16 <= v < 256. */
+/* An exact size: 0, 1 .. 65536, 56 .. 71 pages, UINT64_MAX - v for v <
+ * 16, or 2^(48 + v % 16) + v for 16 <= v < 256. */
 static void size_exact(struct enc *e, uint64_t size)
 {
+	if (size % 4096 == 0 && size / 4096 >= 56 && size / 4096 < 72) {
+		put8(e, SIZE_LARGE);
+		put8(e, (unsigned)(size / 4096 - 56));
+		return;
+	}
 	for (unsigned v = 16; v < 256; v++) {
 		if (size == ((uint64_t)1 << (48 + v % 16)) + v) {
 			put8(e, SIZE_HUGE);
@@ -408,6 +413,75 @@ static void ring(struct enc *e, unsigned kind, uint64_t addr, bool out_null, uin
 	addr_raw(e, addr);
 	put8(e, out_null ? 0 : 1);
 	put64(e, value);
+}
+
+/* LISTENER_ADD, the fields as ops.h names them: shape (LSHAPE_), the LCB_
+ * callbacks (0: all), refuse (LCB_ bits, REFUSE_BY_CHANCE), when, the
+ * ANSWER_, the SYNC_ mode, the PRNG seed, probe (0: never). */
+static void listener_add(struct enc *e, unsigned shape, unsigned cbs, unsigned refuse,
+			 unsigned when, unsigned answer, unsigned sync, unsigned seed,
+			 unsigned probe)
+{
+	put8(e, OP_LISTENER_ADD);
+	put8(e, shape);
+	put8(e, cbs);
+	put8(e, refuse);
+	put8(e, when);
+	put8(e, answer);
+	put8(e, sync);
+	put8(e, seed);
+	put8(e, probe);
+}
+
+/* A listener with every callback that never refuses; sync picks what its
+ * log_sync reports. */
+static void listener_plain(struct enc *e, unsigned sync)
+{
+	listener_add(e, LSHAPE_SZ_EXACT | 0x10, 0, 0, 0, 0, sync, 1, 0);
+}
+
+/* The shape byte of a listener add with sz mode sz and no NULL. */
+#define LSHAPE(sz) ((sz) | 0x10u)
+
+static void listener_remove(struct enc *e, unsigned mode, unsigned index, uint64_t id)
+{
+	put8(e, OP_LISTENER_REMOVE);
+	put8(e, mode);
+	put8(e, index);
+	if (mode == REMOVE_ID_RAW)
+		put64(e, id);
+}
+
+/* same: the region's own prot (the decoded bits are then ignored). */
+static void set_protection(struct enc *e, uint32_t slot, bool same, uint32_t bits)
+{
+	put8(e, OP_SET_PROTECTION);
+	slot_raw(e, slot);
+	put8(e, same ? 0 : 1);
+	prot(e, bits);
+}
+
+static void set_dirty_log(struct enc *e, uint32_t slot, bool enable)
+{
+	put8(e, OP_SET_DIRTY_LOG);
+	slot_raw(e, slot);
+	put8(e, enable ? 1 : 0);
+}
+
+/* words: a DWORDS_ mode (DWORDS_MORE: needed + 1); flags: a DFLAGS_ one. */
+static void get_dirty_log(struct enc *e, uint32_t slot, unsigned words, unsigned flags)
+{
+	put8(e, OP_GET_DIRTY_LOG);
+	slot_raw(e, slot);
+	put8(e, words);
+	put8(e, flags);
+}
+
+static void mark_dirty(struct enc *e, uint64_t addr, uint64_t len)
+{
+	put8(e, OP_MARK_DIRTY);
+	addr_raw(e, addr);
+	len_exact(e, len);
 }
 
 /* ---- the seeds: one per contract rule -------------------------------------- */
@@ -1157,6 +1231,223 @@ static void seed_empty_host_range_read_only(struct enc *e)
 	host_range(e, ACCESS_WRITE, 0x3000, 0, false); /* slot 2's end */
 }
 
+/* Listeners that accept everything: the replay of region_add in ascending
+ * base order, region_add in registration order, region_del in reverse,
+ * listener_remove's region_del in descending base order, unknown and
+ * removed ids, the struct's sz rules, NULL arguments, NULL callbacks, and
+ * mutating calls from inside callbacks (BUSY) next to reads (fine). */
+static void seed_listeners(struct enc *e)
+{
+	add(e, 3, 0x30000, 0x100, RW);
+	add(e, 1, 0x10000, 0x100, RW);
+	add_opts(e, 2, 0x20000, PAGE, RW, BACKING_SHARED, OFLAG_NAME, EXTRA_NONE, 0, 0, 7);
+	listener_plain(e, SYNC_NONE); /* replays slots 1, 2, 3 */
+	add(e, 4, 0x40000, 0x100, RW);
+	listener_add(e, LSHAPE(LSHAPE_SZ_LONG_ZERO), LCB_SOME | LCB_ADD | LCB_DEL, 0, 0, 0, 0, 0,
+		     0);
+	add_bytes(e, 5, 0x8000, 0x80, 1, 9); /* region_add: listener 1, then 2 */
+	remove_slot(e, 3);		     /* region_del: listener 2, then 1 */
+	listener_add(e, LSHAPE(LSHAPE_SZ_EXACT), LCB_SOME | LCB_PROTECT | LCB_DIRTY_LOG, 0, 0, 0, 0,
+		     0, 0); /* no region_add: nothing to replay */
+	set_protection(e, 1, false, 1);
+	set_dirty_log(e, 2, true);
+	listener_remove(e, REMOVE_ID_LIVE, 0, 0); /* region_del in descending base order */
+	listener_remove(e, REMOVE_ID_REMOVED, 0, 0);
+	listener_remove(e, REMOVE_ID_RAW, 0, 0x123456789abcdefu);
+	listener_remove(e, REMOVE_ID_EDGE, 0, 0);
+	listener_remove(e, REMOVE_ID_EDGE, 1, 0);
+	listener_add(e, LSHAPE(LSHAPE_SZ_SHORT), 0, 0, 0, 0, 0, 0, 0);	   /* INVALID_ARGUMENT */
+	listener_add(e, LSHAPE(LSHAPE_SZ_LONG_TAIL), 0, 0, 0, 0, 0, 5, 0); /* UNSUPPORTED */
+	listener_add(e, LSHAPE_SZ_EXACT | LSHAPE_LISTENER_NULL << 3, 0, 0, 0, 0, 0, 0, 0);
+	listener_add(e, LSHAPE_SZ_EXACT | LSHAPE_ID_NULL << 3, 0, 0, 0, 0, 0, 0, 0);
+	listener_add(e, LSHAPE(LSHAPE_SZ_SHORT) & ~0xf8u, 0, 0, 0, 0, 0, 0, 0); /* NULL, short */
+	/* Every call of this one tries a mutating call from inside: BUSY. */
+	listener_add(e, LSHAPE(LSHAPE_SZ_EXACT), 0, 0, 0, 0, SYNC_ALL, 3, 1);
+	add(e, 6, 0x60000, 0x100, RW);
+	set_protection(e, 6, false, 5);
+	set_dirty_log(e, 6, true);
+	get_dirty_log(e, 6, DWORDS_NEEDED, DFLAGS_NONE);
+	set_dirty_log(e, 6, false);
+	remove_slot(e, 6);
+	add(e, 7, 0x70000, 0x100, RW);
+	remove_slot(e, 4);
+	remove_slot(e, 7);
+	listener_remove(e, REMOVE_ID_LIVE, 1, 0);
+	probe(e, PROBE_LISTENER_ADD_NULL_MEM);
+	probe(e, PROBE_LISTENER_REMOVE_NULL_MEM);
+	simple(e, OP_VERIFY);
+}
+
+/* Listeners that refuse: a region_add refused by the second listener
+ * (undone by region_del of the first; the table never saw the region),
+ * a listener_add whose replay is refused (undone in reverse), statuses
+ * returned as they are and positive answers taken as BUSY, refusals by
+ * chance. */
+static void seed_listener_veto(struct enc *e)
+{
+	add(e, 1, 0x10000, 0x100, RW);
+	add(e, 2, 0x20000, 0x100, RW);
+	add(e, 3, 0x30000, 0x100, RW);
+	listener_plain(e, SYNC_NONE);
+	/* refuses its third region_add with UNSUPPORTED: the replay of slot
+	 * 3 fails, slots 2 and 1 get region_del, the listener is not added */
+	listener_add(e, LSHAPE(LSHAPE_SZ_EXACT), 0, LCB_ADD, 3, ANSWER_UNSUPPORTED, 0, 0, 0);
+	/* refuses its second region_add with 1: BUSY */
+	listener_add(e, LSHAPE(LSHAPE_SZ_EXACT), 0, LCB_ADD, 5, ANSWER_ONE, 0, 0, 0);
+	add(e, 4, 0x40000, 0x100, RW);
+	add_bytes(e, 5, 0x50000, 0x100, 1, 3); /* refused: BUSY */
+	read_at(e, 0x50000, 1, false);	       /* never visible */
+	add_bytes(e, 5, 0x50000, 0x100, 1, 3); /* accepted this time */
+	listener_add(e, LSHAPE(LSHAPE_SZ_EXACT), 0, LCB_ADD | LCB_PROTECT, 2, ANSWER_MINUS_100, 0,
+		     0, 0);
+	add_opts(e, 6, 0x60000, PAGE, RW, BACKING_SHARED, 0, EXTRA_NONE, 0, 0, 1);
+	add_opts(e, 6, 0x60000, PAGE, RW, BACKING_SHARED, 0, EXTRA_NONE, 0, 0, 1); /* -100 */
+	listener_add(e, LSHAPE(LSHAPE_SZ_EXACT), 0, LCB_ADD, 1, ANSWER_INT_MIN, 0, 0, 0);
+	listener_add(e, LSHAPE(LSHAPE_SZ_EXACT), 0, LCB_ADD, 1, ANSWER_INT_MAX, 0, 0, 0);
+	remove_slot(e, 2); /* region_del cannot refuse */
+	/* one in four of its calls refuses, by its own PRNG (seed 5 lets the
+	 * replay through) */
+	listener_add(e, LSHAPE(LSHAPE_SZ_EXACT), 0,
+		     REFUSE_BY_CHANCE | LCB_ADD | LCB_PROTECT | LCB_DIRTY_LOG | LCB_LOG_SYNC, 64,
+		     ANSWER_IO, SYNC_RANDOM, 5, 0);
+	for (unsigned i = 0; i < 6; i++) {
+		add(e, 10 + i, 0x100000 + 0x1000 * i, 0x1000, RW);
+		set_protection(e, 10 + i, false, 1 + i % 7);
+		set_dirty_log(e, 10 + i, true);
+		write_at(e, 0x100000 + 0x1000 * i, 16, false, i);
+		get_dirty_log(e, 10 + i, DWORDS_NEEDED, DFLAGS_CLEAR);
+	}
+	for (unsigned i = 0; i < 6; i += 2)
+		remove_slot(e, 10 + i);
+	listener_remove(e, REMOVE_ID_LIVE, 0, 0);
+	simple(e, OP_VERIFY);
+}
+
+/* set_protection: the listeners' protect in registration order, a refusal
+ * undone in reverse with the states swapped; the same prot calls nobody;
+ * unknown bits and slots; accesses unaffected. */
+static void seed_set_protection(struct enc *e)
+{
+	add(e, 1, 0x10000, 0x100, RW);
+	set_protection(e, 1, false, 1); /* no listener yet */
+	read_at(e, 0x10000, 8, false);
+	write_at(e, 0x10000, 8, false, 1); /* the guest's view only: still writable */
+	listener_plain(e, SYNC_NONE);
+	listener_plain(e, SYNC_NONE);
+	/* refuses its first protect with READ_ONLY... */
+	listener_add(e, LSHAPE(LSHAPE_SZ_EXACT), 0, LCB_PROTECT, 1, ANSWER_CORRUPT, 0, 0, 0);
+	set_protection(e, 1, false, 7); /* ...undone by listeners 2, then 1 */
+	get(e, 1, INFO_EXACT);		/* prot still 1 */
+	set_protection(e, 1, false, 7); /* accepted */
+	set_protection(e, 1, true, 0);	/* the same: nobody called */
+	set_protection(e, 1, false, 0);
+	set_protection(e, 1, false, 8);		  /* unknown bit */
+	set_protection(e, 1, false, 0x80000003u); /* unknown bit */
+	set_protection(e, 9, false, 1);		  /* NOT_FOUND */
+	set_protection(e, 9, false, 0x10);	  /* INVALID_ARGUMENT first */
+	foreach (e, 0, 0, 0)
+		;
+	probe(e, PROBE_SET_PROTECTION_NULL_MEM);
+	simple(e, OP_VERIFY);
+}
+
+/* Dirty logging: a region added with DIRTY_LOG logs from the start; every
+ * library write marks the 4 KiB pages it touches (write, typed, release
+ * stores, discard, mark_dirty, unpin of a WRITE pin), reads and writes
+ * through host pointers do not; get_dirty_log with and without CLEAR,
+ * NO_SPACE, UNSUPPORTED, NOT_FOUND, unknown flags, NULL bitmap; a
+ * two-word bitmap of an unaligned region; set_dirty_log on, off, again. */
+static void seed_dirty_log(struct enc *e)
+{
+	add_opts(e, 1, 0x100000, 16 * PAGE, RW, BACKING_ANON, 0, EXTRA_DIRTY_LOG, 0, 0, 0);
+	get(e, 1, INFO_EXACT); /* flags show DIRTY_LOG */
+	get_dirty_log(e, 1, DWORDS_NEEDED, DFLAGS_NONE);
+	write_at(e, 0x100ffe, 4, false, 1); /* pages 0 and 1 */
+	write_typed(e, 8, 0x102ffc, 1);	    /* pages 2 and 3 */
+	ring(e, RING_STORE_32, 0x104000, false, 1);
+	read_at(e, 0x105000, 16, false);    /* a read marks nothing */
+	write_at(e, 0x106000, 0, false, 1); /* nor an empty write */
+	discard_at(e, 0x107000, 2 * PAGE, 0);
+	mark_dirty(e, 0x10a000, 1);
+	mark_dirty(e, 0x10b000, 0);
+	mark_dirty(e, 0x10fff0, 0x20);						/* OUT_OF_RANGE */
+	translate(e, false, ACCESS_RW, 0x10c000, 16, cap_of(1) | CAP_WRITE, 3); /* not marked */
+	translate(e, true, ACCESS_RW, 0x10d000, PAGE + 1, cap_of(1) | CAP_WRITE, 4);
+	get_dirty_log(e, 1, DWORDS_MORE, DFLAGS_NONE);
+	unpin(e, 0); /* now pages 13 and 14 */
+	get_dirty_log(e, 1, DWORDS_NEEDED, DFLAGS_CLEAR);
+	get_dirty_log(e, 1, DWORDS_NEEDED, DFLAGS_NONE); /* all clear */
+	get_dirty_log(e, 1, DWORDS_ZERO, DFLAGS_NONE);	 /* NO_SPACE */
+	get_dirty_log(e, 1, DWORDS_NULL, DFLAGS_NONE);
+	get_dirty_log(e, 1, DWORDS_NEEDED, DFLAGS_CLEAR_UNKNOWN);
+	get_dirty_log(e, 1, DWORDS_NEEDED, DFLAGS_TOP);
+	get_dirty_log(e, 9, DWORDS_NEEDED, DFLAGS_NONE); /* NOT_FOUND */
+	/* 71 pages from an unaligned base: 72 pages touched, two words */
+	add(e, 2, 0x200800, 71 * PAGE, RW);
+	get_dirty_log(e, 2, DWORDS_NEEDED, DFLAGS_NONE); /* UNSUPPORTED */
+	mark_dirty(e, 0x200800, 1);			 /* not logging: nothing */
+	set_dirty_log(e, 2, true);
+	set_dirty_log(e, 2, true); /* the same state: nobody called */
+	write_at(e, 0x200800, 1, false, 5);
+	write_at(e, 0x200800 + 63 * PAGE, 2 * PAGE, false, 6); /* pages 63 to 65 */
+	write_typed(e, 1, 0x200800 + 71 * PAGE - 1, 7);	       /* the last byte, page 71 */
+	get_dirty_log(e, 2, DWORDS_SHORT, DFLAGS_NONE);	       /* one word: NO_SPACE */
+	get_dirty_log(e, 2, DWORDS_MORE, DFLAGS_CLEAR);
+	write_at(e, 0x200800 + 40 * PAGE, 8, false, 8);
+	set_dirty_log(e, 2, false);
+	get_dirty_log(e, 2, DWORDS_NEEDED, DFLAGS_NONE); /* UNSUPPORTED */
+	set_dirty_log(e, 2, true);			 /* every bit clear again */
+	get_dirty_log(e, 2, DWORDS_NEEDED, DFLAGS_NONE);
+	set_dirty_log(e, 9, true); /* NOT_FOUND */
+	/* A read-only region logs too; its writes fail and mark nothing. */
+	add_backed(e, 3, 0x300000, PAGE, BACKING_ANON, OFLAG_READONLY | OFLAG_BYTES, 9);
+	set_dirty_log(e, 3, true);
+	write_at(e, 0x300000, 8, false, 1);
+	mark_dirty(e, 0x300000, 8);
+	get_dirty_log(e, 3, DWORDS_NEEDED, DFLAGS_NONE);
+	foreach (e, 0, 0, 0)
+		;
+	probe(e, PROBE_SET_DIRTY_LOG_NULL_MEM);
+	probe(e, PROBE_GET_DIRTY_LOG_NULL_MEM);
+	probe(e, PROBE_MARK_DIRTY_NULL_MEM);
+	/* 2^60 bytes that log: NO_MEMORY (the library's bitmap alone would be
+	 * 2^45 bytes; under ASan the harness has it return NULL, as malloc) */
+	add_opts(e, 4, (uint64_t)1 << 62, ((uint64_t)1 << 60) + 60, RW, BACKING_ANON, 0,
+		 EXTRA_DIRTY_LOG, 0, 0, 0);
+	write_at(e, 0x200800 + 70 * PAGE, 8, false, 9); /* checked at the end */
+}
+
+/* Listeners and the dirty log: dirty_log calls (info.flags as they are
+ * about to be), a refusal undone, log_sync reports ORed in and kept even
+ * when one refuses (the call then fails, the bitmap unwritten), the
+ * unpin of a WRITE pin in a region that logs by then. */
+static void seed_dirty_listeners(struct enc *e)
+{
+	add(e, 1, 0x100000, 8 * PAGE, RW);
+	add(e, 2, 0x200000, 70 * PAGE, RW);
+	translate(e, true, ACCESS_WRITE, 0x100000, 2 * PAGE, cap_of(1) | CAP_WRITE, 1);
+	listener_plain(e, SYNC_NONE);
+	/* refuses its first dirty_log, then its second log_sync, with NO_MEMORY */
+	listener_add(e, LSHAPE(LSHAPE_SZ_EXACT), 0, LCB_DIRTY_LOG, 1, ANSWER_NO_MEMORY, SYNC_ONE, 5,
+		     0);
+	set_dirty_log(e, 1, true);			 /* refused: undone for listener 1 */
+	get_dirty_log(e, 1, DWORDS_NEEDED, DFLAGS_NONE); /* UNSUPPORTED */
+	set_dirty_log(e, 1, true);
+	unpin(e, 0); /* the region logs by now: pages 0 and 1 */
+	get_dirty_log(e, 1, DWORDS_NEEDED, DFLAGS_NONE);
+	listener_add(e, LSHAPE(LSHAPE_SZ_EXACT), LCB_SOME | LCB_LOG_SYNC, LCB_LOG_SYNC, 2,
+		     ANSWER_SEVEN, SYNC_RANDOM, 11, 0);
+	set_dirty_log(e, 2, true);
+	get_dirty_log(e, 2, DWORDS_NEEDED, DFLAGS_CLEAR); /* all three report */
+	get_dirty_log(e, 2, DWORDS_NEEDED, DFLAGS_CLEAR); /* the third refuses: BUSY */
+	get_dirty_log(e, 2, DWORDS_NEEDED, DFLAGS_NONE);  /* what it reported is there */
+	set_dirty_log(e, 2, false);
+	listener_remove(e, REMOVE_ID_LIVE, 0, 0);
+	get_dirty_log(e, 1, DWORDS_NEEDED, DFLAGS_CLEAR);
+	remove_slot(e, 1);
+	simple(e, OP_VERIFY);
+}
+
 struct seed {
 	const char *name;
 	void (*build)(struct enc *e);
@@ -1190,6 +1481,11 @@ static const struct seed seeds[] = {
     {"seed-pins", seed_pins},
     {"seed-ring", seed_ring},
     {"regress-empty-host-range-read-only", seed_empty_host_range_read_only},
+    {"seed-listeners", seed_listeners},
+    {"seed-listener-veto", seed_listener_veto},
+    {"seed-set-protection", seed_set_protection},
+    {"seed-dirty-log", seed_dirty_log},
+    {"seed-dirty-listeners", seed_dirty_listeners},
 };
 
 /* Reproducers of library bugs not fixed yet: they fail fuzz_replay until

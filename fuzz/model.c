@@ -3,6 +3,9 @@
  * The fuzzer's reference model; see model.h. Each function quotes the
  * contract rule it implements. Nothing here is shared with lib/.
  */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +29,7 @@ static void region_free(struct model_region *region)
 {
 	free(region->bytes);
 	free(region->file_bytes);
+	free(region->dirty);
 }
 
 void model_fini(struct model *model)
@@ -100,6 +104,17 @@ bool model_add_opts(struct model *model, const struct model_new_region *added)
 			return false;
 		}
 		memcpy(region->file_bytes, region->bytes, size);
+	}
+	/* "SQUIB_REGION_DIRTY_LOG: dirty logging on from the start", every
+	 * bit clear. */
+	if (added->flags & MODEL_DIRTY_LOG) {
+		region->dirty =
+		    calloc(model_dirty_words(added->base, added->size), sizeof(uint64_t));
+		if (!region->dirty) {
+			free(region->bytes);
+			free(region->file_bytes);
+			return false;
+		}
 	}
 	region->base = added->base;
 	region->size = added->size;
@@ -434,4 +449,479 @@ uint64_t model_bytes(const struct model *model)
 	for (size_t i = 0; i < model->count; i++)
 		total += model->regions[i].size;
 	return total;
+}
+
+/* ---- listeners, set_protection, dirty logging ------------------------------
+ *
+ * The functions below read the calls a mutating operation made (struct
+ * model_log) and say whether they are the calls the contract prescribes,
+ * given what each listener answered: the listeners are the harness's, and
+ * whether one refuses is its own business; which calls follow from a
+ * refusal, in which order, with what info, is the contract's. */
+
+void model_view_of(const struct model_region *region, struct model_view *view)
+{
+	memset(view, 0, sizeof(*view));
+	view->base = region->base;
+	view->size = region->size;
+	view->slot = region->slot;
+	view->prot = region->prot;
+	view->flags = region->flags;
+	view->has_fd = region->has_fd;
+	memcpy(view->name, region->name, sizeof(view->name));
+}
+
+void model_view_of_new(const struct model_new_region *added, struct model_view *view)
+{
+	/* What model_add_opts() would register, as its info shows it. */
+	memset(view, 0, sizeof(*view));
+	view->base = added->base;
+	view->size = added->size;
+	view->slot = added->slot;
+	view->prot = added->prot;
+	view->flags = added->flags;
+	view->has_fd = added->flags & (MODEL_FILE | MODEL_SHARED);
+	if (added->name)
+		strncpy(view->name, added->name, MODEL_NAME_MAX - 1);
+}
+
+static const char *cb_name(enum model_cb cb)
+{
+	static const char *const names[MODEL_CB_COUNT] = {
+	    [MODEL_CB_ADD] = "region_add",    [MODEL_CB_DEL] = "region_del",
+	    [MODEL_CB_PROTECT] = "protect",   [MODEL_CB_DIRTY_LOG] = "dirty_log",
+	    [MODEL_CB_LOG_SYNC] = "log_sync",
+	};
+
+	return (unsigned)cb < MODEL_CB_COUNT ? names[cb] : "(no callback)";
+}
+
+__attribute__((format(printf, 2, 3))) static bool differ(struct model_log *log, const char *fmt,
+							 ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(log->why, sizeof(log->why), fmt, args);
+	va_end(args);
+	return false;
+}
+
+static bool view_equal(const struct model_view *a, const struct model_view *b)
+{
+	return a->base == b->base && a->size == b->size && a->slot == b->slot &&
+	       a->prot == b->prot && a->flags == b->flags && a->has_fd == b->has_fd &&
+	       strncmp(a->name, b->name, sizeof(a->name)) == 0;
+}
+
+static int describe_call(char *text, size_t len, uint64_t tag, enum model_cb cb,
+			 const struct model_view *info, uint64_t arg)
+{
+	return snprintf(text, len,
+			"%s of listener %" PRIu64 " for slot %" PRIu32 " [0x%016" PRIx64
+			" + %" PRIu64 "] prot %" PRIu32 " flags 0x%" PRIx32 " arg %" PRIu64,
+			cb_name(cb), tag, info->slot, info->base, info->size, info->prot,
+			info->flags, arg);
+}
+
+/*
+ * The next call must be cb of listener tag with info and arg (for
+ * LOG_SYNC, arg is the least number of words: the region's); *ret is what
+ * the listener answered.
+ */
+static bool expect(struct model_log *log, uint64_t tag, enum model_cb cb,
+		   const struct model_view *info, uint64_t arg, int *ret)
+{
+	char want[160], got[160];
+	const struct model_call *call;
+
+	describe_call(want, sizeof(want), tag, cb, info, arg);
+	if (log->at == log->count)
+		return differ(log, "expected %s (call %zu), there was no such call", want,
+			      log->at + 1);
+	call = &log->calls[log->at];
+	if (call->tag != tag || call->cb != cb || !view_equal(&call->info, info) ||
+	    (cb == MODEL_CB_LOG_SYNC ? call->arg < arg : call->arg != arg)) {
+		describe_call(got, sizeof(got), call->tag, call->cb, &call->info, call->arg);
+		return differ(log, "call %zu is %s; the contract expects %s", log->at + 1, got,
+			      want);
+	}
+	log->at++;
+	*ret = call->ret;
+	return true;
+}
+
+/* "A callback fails by returning a negative squib_status_t, which the
+ * mutating call then returns (any other non-zero value is taken as
+ * SQUIB_E_BUSY)." */
+static squib_status_t refusal(int ret)
+{
+	return ret < 0 ? (squib_status_t)ret : SQUIB_E_BUSY;
+}
+
+static bool has(const struct model_listener *listener, enum model_cb cb)
+{
+	return listener->callbacks & (1u << cb);
+}
+
+bool model_log_done(struct model_log *log)
+{
+	char got[160];
+	const struct model_call *call;
+
+	if (log->at == log->count)
+		return true;
+	call = &log->calls[log->at];
+	describe_call(got, sizeof(got), call->tag, call->cb, &call->info, call->arg);
+	return differ(log, "call %zu, %s, was not expected (%zu call(s) in all, %zu expected)",
+		      log->at + 1, got, log->count, log->at);
+}
+
+bool model_listen_add(const struct model *model, struct model_log *log,
+		      const struct model_view *region, squib_status_t *status)
+{
+	size_t accepted;
+	int ret = 0;
+
+	*status = SQUIB_OK;
+	/* "every listener's region_add runs in registration order" (a NULL
+	 * one accepts) */
+	for (accepted = 0; accepted < model->listener_count; accepted++) {
+		const struct model_listener *listener = &model->listeners[accepted];
+
+		if (!has(listener, MODEL_CB_ADD))
+			continue;
+		if (!expect(log, listener->tag, MODEL_CB_ADD, region, 0, &ret))
+			return false;
+		if (ret != 0)
+			break;
+	}
+	if (ret == 0)
+		return model_log_done(log);
+	/* "if one fails, the ones already called get region_del in reverse
+	 * order, the region is destroyed and the add fails with that
+	 * status": the ones that accepted, not the one refusing. */
+	log->refused = true;
+	*status = refusal(ret);
+	while (accepted-- > 0) {
+		const struct model_listener *listener = &model->listeners[accepted];
+
+		if (has(listener, MODEL_CB_DEL) &&
+		    !expect(log, listener->tag, MODEL_CB_DEL, region, 0, &ret))
+			return false;
+	}
+	return model_log_done(log);
+}
+
+bool model_listen_remove(const struct model *model, struct model_log *log,
+			 const struct model_region *region)
+{
+	struct model_view view;
+	int ret;
+
+	/* "Removing a region: it stops being visible to new accesses first,
+	 * then every listener's region_del runs in reverse registration
+	 * order." */
+	model_view_of(region, &view);
+	for (size_t i = model->listener_count; i-- > 0;) {
+		const struct model_listener *listener = &model->listeners[i];
+
+		if (has(listener, MODEL_CB_DEL) &&
+		    !expect(log, listener->tag, MODEL_CB_DEL, &view, 0, &ret))
+			return false;
+	}
+	return model_log_done(log);
+}
+
+squib_status_t model_listener_add_status(enum model_sz sz, bool listener_null, bool id_null)
+{
+	/* "INVALID_ARGUMENT for a NULL mem, listener or id, or a sz smaller
+	 * than this layout; UNSUPPORTED for a larger sz with a non-zero byte
+	 * past this layout" */
+	if (listener_null || id_null || sz == MODEL_SZ_SHORT)
+		return SQUIB_E_INVALID_ARGUMENT;
+	if (sz == MODEL_SZ_LONG_TAIL)
+		return SQUIB_E_UNSUPPORTED;
+	return SQUIB_OK;
+}
+
+bool model_listener_add(struct model *model, struct model_log *log, uint64_t tag, uint64_t id,
+			unsigned callbacks, squib_status_t *status)
+{
+	const struct model_region *sorted[MODEL_MAX_REGIONS];
+	size_t count = model_sorted(model, sorted), accepted;
+	struct model_view view;
+	int ret = 0;
+
+	*status = SQUIB_OK;
+	/* "listener_add replays region_add for every current region, in
+	 * ascending base order." */
+	for (accepted = 0; accepted < count && (callbacks & (1u << MODEL_CB_ADD)); accepted++) {
+		model_view_of(sorted[accepted], &view);
+		if (!expect(log, tag, MODEL_CB_ADD, &view, 0, &ret))
+			return false;
+		if (ret != 0)
+			break;
+	}
+	if (ret != 0) {
+		/* "If one fails, those that succeeded get region_del in
+		 * reverse order, the listener is not added and the status is
+		 * returned." */
+		log->refused = true;
+		*status = refusal(ret);
+		while (accepted-- > 0 && (callbacks & (1u << MODEL_CB_DEL))) {
+			model_view_of(sorted[accepted], &view);
+			if (!expect(log, tag, MODEL_CB_DEL, &view, 0, &ret))
+				return false;
+		}
+		return model_log_done(log);
+	}
+	if (!model_log_done(log))
+		return false;
+	if (model->listener_count == MODEL_MAX_LISTENERS)
+		return differ(log, "the model holds %d listeners at most", MODEL_MAX_LISTENERS);
+	/* "Later listeners are called after earlier ones (registration
+	 * order)": it goes last. */
+	model->listeners[model->listener_count++] =
+	    (struct model_listener){.tag = tag, .id = id, .callbacks = callbacks};
+	return true;
+}
+
+const struct model_listener *model_listener(const struct model *model, uint64_t id)
+{
+	for (size_t i = 0; i < model->listener_count; i++)
+		if (model->listeners[i].id == id)
+			return &model->listeners[i];
+	return NULL;
+}
+
+bool model_listener_remove(struct model *model, struct model_log *log, uint64_t id,
+			   squib_status_t *status)
+{
+	const struct model_region *sorted[MODEL_MAX_REGIONS];
+	const struct model_listener *listener = model_listener(model, id);
+	size_t count = model_sorted(model, sorted), at;
+	struct model_view view;
+	int ret;
+
+	/* "NOT_FOUND for an unknown id" (nothing called) */
+	*status = listener ? SQUIB_OK : SQUIB_E_NOT_FOUND;
+	if (!listener)
+		return model_log_done(log);
+	/* "listener_remove calls region_del for every current region, in
+	 * descending base order, then forgets the listener." */
+	for (size_t i = count; i-- > 0 && has(listener, MODEL_CB_DEL);) {
+		model_view_of(sorted[i], &view);
+		if (!expect(log, listener->tag, MODEL_CB_DEL, &view, 0, &ret))
+			return false;
+	}
+	if (!model_log_done(log))
+		return false;
+	at = (size_t)(listener - model->listeners);
+	memmove(&model->listeners[at], &model->listeners[at + 1],
+		(model->listener_count - at - 1) * sizeof(model->listeners[0]));
+	model->listener_count--;
+	return true;
+}
+
+static struct model_region *region_of(struct model *model, uint32_t slot)
+{
+	for (size_t i = 0; i < model->count; i++)
+		if (model->regions[i].slot == slot)
+			return &model->regions[i];
+	return NULL;
+}
+
+/*
+ * One change of state told to every listener that has cb, in registration
+ * order, as (now, arg_now); a refusal is undone for the ones that accepted
+ * in reverse order as (before, arg_before) ("a failure undoes the
+ * listeners already called (the same callback with the old state)").
+ */
+static bool listen_change(const struct model *model, struct model_log *log, enum model_cb cb,
+			  const struct model_view *now, uint64_t arg_now,
+			  const struct model_view *before, uint64_t arg_before,
+			  squib_status_t *status)
+{
+	size_t accepted;
+	int ret = 0;
+
+	*status = SQUIB_OK;
+	for (accepted = 0; accepted < model->listener_count; accepted++) {
+		const struct model_listener *listener = &model->listeners[accepted];
+
+		if (!has(listener, cb))
+			continue;
+		if (!expect(log, listener->tag, cb, now, arg_now, &ret))
+			return false;
+		if (ret != 0)
+			break;
+	}
+	if (ret != 0) {
+		log->refused = true;
+		*status = refusal(ret);
+		while (accepted-- > 0) {
+			const struct model_listener *listener = &model->listeners[accepted];
+
+			if (has(listener, cb) &&
+			    !expect(log, listener->tag, cb, before, arg_before, &ret))
+				return false;
+		}
+	}
+	return model_log_done(log);
+}
+
+bool model_set_protection(struct model *model, struct model_log *log, uint32_t slot, uint32_t prot,
+			  squib_status_t *status)
+{
+	struct model_region *region = region_of(model, slot);
+	struct model_view before, now;
+
+	/* "SQUIB_E_INVALID_ARGUMENT for ... unknown prot bits;
+	 * SQUIB_E_NOT_FOUND"; "Asking for the protection the region has
+	 * succeeds and calls nobody." */
+	*status = (prot & ~MODEL_PROT_KNOWN) ? SQUIB_E_INVALID_ARGUMENT
+		  : !region		     ? SQUIB_E_NOT_FOUND
+					     : SQUIB_OK;
+	if (*status != SQUIB_OK || region->prot == prot)
+		return model_log_done(log);
+	/* protect: "The region's recorded protection changes from old_prot
+	 * to info->prot; also called with the states swapped to undo". */
+	model_view_of(region, &before);
+	now = before;
+	now.prot = prot;
+	if (!listen_change(model, log, MODEL_CB_PROTECT, &now, before.prot, &before, prot, status))
+		return false;
+	/* "Changes a region's recorded protection (the guest's view) after
+	 * the listeners accepted it": info.prot shows it; accesses and the
+	 * host mapping are not affected. */
+	if (*status == SQUIB_OK)
+		region->prot = prot;
+	return true;
+}
+
+bool model_set_dirty_log(struct model *model, struct model_log *log, uint32_t slot, bool enable,
+			 squib_status_t *status)
+{
+	struct model_region *region = region_of(model, slot);
+	struct model_view before, now;
+	uint64_t *bits = NULL;
+
+	*status = region ? SQUIB_OK : SQUIB_E_NOT_FOUND;
+	/* "Asking for the state the region is in succeeds and calls nobody." */
+	if (!region || ((region->flags & MODEL_DIRTY_LOG) != 0) == enable)
+		return model_log_done(log);
+	/* dirty_log: "info->flags shows SQUIB_REGION_DIRTY_LOG as it is about
+	 * to be. Also called with the old state to undo". */
+	model_view_of(region, &before);
+	now = before;
+	now.flags ^= MODEL_DIRTY_LOG;
+	if (!listen_change(model, log, MODEL_CB_DIRTY_LOG, &now, enable, &before, !enable, status))
+		return false;
+	if (*status != SQUIB_OK)
+		return true;
+	/* "Logging starts with every bit clear"; switched off, nothing is
+	 * kept. */
+	if (enable) {
+		bits = calloc(model_dirty_words(region->base, region->size), sizeof(uint64_t));
+		if (!bits)
+			return differ(log, "the model is out of memory");
+	}
+	free(region->dirty);
+	region->dirty = bits;
+	region->flags ^= MODEL_DIRTY_LOG;
+	return true;
+}
+
+uint64_t model_dirty_pages(uint64_t base, uint64_t size)
+{
+	/* From align_down(base, 4096) to the end rounded up. */
+	wide_t first = base / 4096u, end = ((wide_t)base + size + 4095u) / 4096u;
+
+	return (uint64_t)(end - first);
+}
+
+size_t model_dirty_words(uint64_t base, uint64_t size)
+{
+	/* "a region needs ceil(pages / 64) words" */
+	return (size_t)((model_dirty_pages(base, size) + 63u) / 64u);
+}
+
+void model_mark_dirty(const struct model_region *region, uint64_t offset, uint64_t len)
+{
+	/* Bit i % 64 of word i / 64 is the page align_down(base, 4096) +
+	 * i * 4096: page i holds region offsets from i * 4096 - base % 4096. */
+	wide_t first, last;
+
+	if (!(region->flags & MODEL_DIRTY_LOG) || len == 0)
+		return;
+	first = ((wide_t)region->base % 4096u + offset) / 4096u;
+	last = ((wide_t)region->base % 4096u + offset + len - 1u) / 4096u;
+	for (wide_t page = first; page <= last; page++)
+		region->dirty[(size_t)(page / 64u)] |= (uint64_t)1 << (unsigned)(page % 64u);
+}
+
+bool model_get_dirty_log(struct model *model, struct model_log *log,
+			 const struct model_dirty_call *call, uint64_t *out, squib_status_t *status)
+{
+	struct model_region *region = region_of(model, call->slot);
+	struct model_view view;
+	bool refused = false, deciding = false;
+	size_t words;
+	int ret;
+
+	/* "SQUIB_E_INVALID_ARGUMENT for a NULL mem or bitmap, or unknown
+	 * flags; SQUIB_E_NOT_FOUND; SQUIB_E_UNSUPPORTED when the region does
+	 * not log; SQUIB_E_NO_SPACE when words is below what the region
+	 * needs": refusals of the call itself, which "changes nothing", so no
+	 * log_sync runs for them. */
+	if (call->bitmap_null || (call->flags & ~(uint32_t)0x1u))
+		*status = SQUIB_E_INVALID_ARGUMENT;
+	else if (!region)
+		*status = SQUIB_E_NOT_FOUND;
+	else if (!(region->flags & MODEL_DIRTY_LOG))
+		*status = SQUIB_E_UNSUPPORTED;
+	else if (call->words < model_dirty_words(region->base, region->size))
+		*status = SQUIB_E_NO_SPACE;
+	else
+		*status = SQUIB_OK;
+	if (*status != SQUIB_OK)
+		return model_log_done(log);
+	words = model_dirty_words(region->base, region->size);
+	if (words > MODEL_DIRTY_WORDS_MAX)
+		return differ(log, "a bitmap of %zu words is more than the model keeps", words);
+	/* "get_dirty_log first runs every listener's log_sync and keeps what
+	 * they report". After a refusal the contract does not say whether
+	 * the later listeners still run: either they all do or none does. */
+	model_view_of(region, &view);
+	for (size_t i = 0; i < model->listener_count; i++) {
+		const struct model_listener *listener = &model->listeners[i];
+
+		if (!has(listener, MODEL_CB_LOG_SYNC))
+			continue;
+		if (deciding) {
+			deciding = false;
+			if (log->at == log->count)
+				break;
+		}
+		if (!expect(log, listener->tag, MODEL_CB_LOG_SYNC, &view, words, &ret))
+			return false;
+		/* "What it reports is kept even when it refuses" */
+		for (size_t w = 0; w < words; w++)
+			region->dirty[w] |= log->calls[log->at - 1].reported[w];
+		if (ret != 0 && !refused) {
+			refused = deciding = log->refused = true;
+			*status = refusal(ret);
+		}
+	}
+	if (!model_log_done(log))
+		return false;
+	if (refused)
+		return true;
+	/* "then copies the region's bitmap; with SQUIB_DIRTY_CLEAR it gets
+	 * and clears atomically" */
+	memcpy(out, region->dirty, words * sizeof(uint64_t));
+	if (call->flags & 0x1u)
+		memset(region->dirty, 0, words * sizeof(uint64_t));
+	return true;
 }

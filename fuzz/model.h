@@ -3,8 +3,10 @@
  * A reference model of squib guest memory for the fuzzer: a plain list of
  * regions, each with its own byte array, written straight from the rules of
  * the contract (squib-core-0.2.md; for backings, flags, read-only regions
- * and discard, squib-core-0.3.md and <squib/backing.h>) and sharing no
- * code with lib/. It is
+ * and discard, squib-core-0.3.md and <squib/backing.h>; for listeners,
+ * set_protection and dirty logging, its "Listeners" and "Dirty-page
+ * tracking" sections, <squib/listener.h> and <squib/dirty.h>) and sharing
+ * no code with lib/. It is
  * deliberately slow and simple: linear scans, 128-bit arithmetic for every
  * end, so that each rule reads as it is written in the contract.
  *
@@ -37,6 +39,7 @@
 #define MODEL_READONLY 0x004u
 #define MODEL_HUGETLB 0x008u
 #define MODEL_THP 0x010u
+#define MODEL_DIRTY_LOG 0x100u
 #define MODEL_FILE 0x400u
 #define MODEL_FLAGS_KNOWN 0x7ffu
 /* SQUIB_REGION_NAME_MAX, the NUL included. */
@@ -71,12 +74,80 @@ struct model_region {
 	 * info.host_addr as get_region gave it after the add. */
 	uint64_t id;
 	uint8_t *host;
+	/* Dirty logging (squib/dirty.h): while flags has MODEL_DIRTY_LOG,
+	 * model_dirty_words() words in KVM's layout, else NULL. */
+	uint64_t *dirty;
+};
+
+/* ---- listeners (squib/listener.h) ---- */
+
+/* The most listeners the fuzzer keeps registered at once. */
+#define MODEL_MAX_LISTENERS 8
+
+/* The callbacks of a listener; (1u << cb) in a callbacks mask: set when
+ * the listener's pointer is not NULL. */
+enum model_cb {
+	MODEL_CB_ADD,	    /* region_add */
+	MODEL_CB_DEL,	    /* region_del */
+	MODEL_CB_PROTECT,   /* protect */
+	MODEL_CB_DIRTY_LOG, /* dirty_log */
+	MODEL_CB_LOG_SYNC,  /* log_sync */
+	MODEL_CB_COUNT
+};
+#define MODEL_CB_ALL ((1u << MODEL_CB_COUNT) - 1u)
+
+/* A registered listener: tag names it in the call log (the harness's
+ * number: callbacks run before squib_mem_listener_add gives the id). */
+struct model_listener {
+	uint64_t tag, id;
+	unsigned callbacks;
+};
+
+/* A region as a callback's info shows it, in the model's terms. */
+struct model_view {
+	uint64_t base, size;
+	uint32_t slot, prot, flags;
+	bool has_fd;
+	char name[MODEL_NAME_MAX];
+};
+
+/* The largest bitmap one log_sync call of the log carries: 512 pages. */
+#define MODEL_DIRTY_WORDS_MAX 8
+
+/* One callback the library made, as the harness's listener recorded it. */
+struct model_call {
+	uint64_t tag; /* of the listener called */
+	enum model_cb cb;
+	struct model_view info;
+	/* PROTECT: old_prot; DIRTY_LOG: enable (0 or 1); LOG_SYNC: words */
+	uint64_t arg;
+	int ret;				  /* what the callback returned (0 for DEL) */
+	uint64_t reported[MODEL_DIRTY_WORDS_MAX]; /* LOG_SYNC: the pages it ORed in */
+	const void *host; /* info->host_addr: for the harness, the model ignores it */
+};
+
+/*
+ * The calls one mutating operation made, read in order by the model's
+ * listener functions below: each returns false, with why filled in, when
+ * the calls differ from what the contract says (wrong listener, order,
+ * region, state, a missing or an extra call), and otherwise gives the
+ * status the operation must return. refused: a listener refused, and the
+ * status is its answer.
+ */
+struct model_log {
+	const struct model_call *calls;
+	size_t count, at;
+	bool refused;
+	char why[320];
 };
 
 struct model {
 	/* Live regions in the order they were added. */
 	struct model_region regions[MODEL_MAX_REGIONS];
 	size_t count;
+	/* Registered listeners in registration order. */
+	struct model_listener listeners[MODEL_MAX_LISTENERS];
+	size_t listener_count;
 };
 
 void model_init(struct model *model);
@@ -240,5 +311,100 @@ size_t model_sorted(const struct model *model, const struct model_region **out);
 
 /* Total bytes held by the live regions. */
 uint64_t model_bytes(const struct model *model);
+
+/* ---- listeners, set_protection, dirty logging (squib-core 0.3) ---- */
+
+/* The view of a live region, and of one model_add_opts() would register. */
+void model_view_of(const struct model_region *region, struct model_view *view);
+void model_view_of_new(const struct model_new_region *added, struct model_view *view);
+
+/*
+ * Adding a region that model_add_status() or model_add_opts_status()
+ * accepted, with its memory ready: region_add of every listener in
+ * registration order; a refusal gets region_del of the listeners that
+ * accepted, in reverse order, and is the status (the caller then does not
+ * register the region). Changes nothing.
+ */
+bool model_listen_add(const struct model *model, struct model_log *log,
+		      const struct model_view *region, squib_status_t *status);
+
+/* Removing a live region: region_del of every listener in reverse
+ * registration order (it cannot refuse). Changes nothing. */
+bool model_listen_remove(const struct model *model, struct model_log *log,
+			 const struct model_region *region);
+
+/* squib_mem_listener_add's argument checks: INVALID_ARGUMENT (NULL
+ * listener or id, sz short), UNSUPPORTED (a set byte past the layout). */
+squib_status_t model_listener_add_status(enum model_sz sz, bool listener_null, bool id_null);
+
+/*
+ * squib_mem_listener_add of a listener that passed those checks: the
+ * replay of region_add in ascending base order, undone by region_del in
+ * reverse on a refusal. On OK registers {tag, id, callbacks} last.
+ */
+bool model_listener_add(struct model *model, struct model_log *log, uint64_t tag, uint64_t id,
+			unsigned callbacks, squib_status_t *status);
+
+/* squib_mem_listener_remove(id): NOT_FOUND for an id not registered,
+ * else region_del in descending base order, and the listener is gone. */
+bool model_listener_remove(struct model *model, struct model_log *log, uint64_t id,
+			   squib_status_t *status);
+
+/* The listener of id, or NULL. */
+const struct model_listener *model_listener(const struct model *model, uint64_t id);
+
+/*
+ * squib_mem_set_protection(slot, prot): INVALID_ARGUMENT (unknown bits),
+ * NOT_FOUND, OK with no call for the protection the region has; else
+ * protect of every listener in registration order, a refusal undone in
+ * reverse (the states swapped). On OK the region's prot is prot.
+ */
+bool model_set_protection(struct model *model, struct model_log *log, uint32_t slot, uint32_t prot,
+			  squib_status_t *status);
+
+/*
+ * squib_mem_set_dirty_log(slot, enable): NOT_FOUND, OK with no call for
+ * the state the region is in; else dirty_log of every listener in
+ * registration order (info.flags as it is about to be), a refusal undone
+ * in reverse. On OK the region logs (every bit clear) or stops.
+ */
+bool model_set_dirty_log(struct model *model, struct model_log *log, uint32_t slot, bool enable,
+			 squib_status_t *status);
+
+/* The 4 KiB pages [base, base + size) touches, and the bitmap words
+ * that takes: ceil(pages / 64). */
+uint64_t model_dirty_pages(uint64_t base, uint64_t size);
+size_t model_dirty_words(uint64_t base, uint64_t size);
+
+/* squib_mem_get_dirty_log's arguments. */
+struct model_dirty_call {
+	uint32_t slot;
+	bool bitmap_null;
+	uint64_t words;
+	uint32_t flags;
+};
+
+/*
+ * squib_mem_get_dirty_log: INVALID_ARGUMENT (NULL bitmap, unknown flags),
+ * NOT_FOUND, UNSUPPORTED (the region does not log), NO_SPACE (words below
+ * what it needs), all before any callback; then log_sync of every
+ * listener in registration order, whose reports are kept even when one
+ * refuses (then the status, nothing copied or cleared); then on OK out
+ * gets the region's model_dirty_words() words, cleared with
+ * SQUIB_DIRTY_CLEAR. out has room for MODEL_DIRTY_WORDS_MAX.
+ */
+bool model_get_dirty_log(struct model *model, struct model_log *log,
+			 const struct model_dirty_call *call, uint64_t *out,
+			 squib_status_t *status);
+
+/*
+ * A library write that succeeded with len > 0 at region offset offset
+ * (or mark_dirty, or the unpin of a WRITE pin): in a region that logs,
+ * every 4 KiB page the bytes touch becomes dirty.
+ */
+void model_mark_dirty(const struct model_region *region, uint64_t offset, uint64_t len);
+
+/* Every call of the log was expected (called last, after the above). */
+bool model_log_done(struct model_log *log);
 
 #endif /* SQUIB_FUZZ_MODEL_H */

@@ -42,6 +42,17 @@
  *                  written through if it was taken for WRITE and seed & 1)
  *   RING        := u8:kind target addr u8:flags u64:value
  *                  (kind % RING_MODES; flags % 8 == 0: out is NULL)
+ *   LISTENER_ADD := u8:shape u8:callbacks u8:refuse u8:when u8:answer
+ *                  u8:sync u8:seed u8:probe  (a listener of the harness, kept
+ *                  in a set of at most 8; see the LSHAPE_, LCB_, REFUSE_,
+ *                  ANSWER_, SYNC_ fields below)
+ *   LISTENER_REMOVE := u8:mode u8:index [u64:id]  (REMOVE_ID_ modes; the
+ *                  u64 only for REMOVE_ID_RAW)
+ *   SET_PROTECTION := slot u8:same prot  (same % 4 == 0: the region's own
+ *                  prot, when the slot is live; else the decoded one)
+ *   SET_DIRTY_LOG := slot u8:enable       (enable & 1)
+ *   GET_DIRTY_LOG := slot u8:words u8:flags (DWORDS_ and DFLAGS_ modes)
+ *   MARK_DIRTY  := target addr len
  *
  *   target      := u8: index (mod count) of a live region, in the order the
  *                  regions were added (removed ones drop out of the order)
@@ -77,6 +88,12 @@ enum fuzz_op {
 	OP_UNPIN,
 	OP_PIN_IO,
 	OP_RING,
+	OP_LISTENER_ADD,
+	OP_LISTENER_REMOVE,
+	OP_SET_PROTECTION,
+	OP_SET_DIRTY_LOG,
+	OP_GET_DIRTY_LOG,
+	OP_MARK_DIRTY,
 	OP_COUNT_ALL /* number of operations */
 };
 
@@ -99,6 +116,8 @@ enum fuzz_size_mode {
 	SIZE_HUGE,    /* u8 v: v < 16: UINT64_MAX - v; else 2^(48 + v % 16) + v */
 	SIZE_BYTE,    /* u8 v: 1 + v */
 	SIZE_REMOVED, /* u8 i: the size of the i-th remembered removed region */
+	SIZE_LARGE,   /* u8 v: 4096 * (56 + v % 16): 56 to 71 pages, about the
+			 64 pages of one dirty-bitmap word */
 	SIZE_MODES
 };
 
@@ -183,6 +202,12 @@ enum fuzz_probe {
 	PROBE_LOAD_NULL_MEM,
 	PROBE_STORE_NULL_MEM,
 	PROBE_UNPIN_NULL, /* squib_mem_unpin(NULL): a no-op */
+	PROBE_LISTENER_ADD_NULL_MEM,
+	PROBE_LISTENER_REMOVE_NULL_MEM,
+	PROBE_SET_PROTECTION_NULL_MEM,
+	PROBE_SET_DIRTY_LOG_NULL_MEM,
+	PROBE_GET_DIRTY_LOG_NULL_MEM,
+	PROBE_MARK_DIRTY_NULL_MEM,
 	PROBE_MODES
 };
 
@@ -283,6 +308,103 @@ enum fuzz_ring {
 	RING_STORE_32,
 	RING_STORE_64,
 	RING_MODES
+};
+
+/* LISTENER_ADD: u8 shape. Bits 0-2 % LSHAPE_SZ_MODES: the struct's sz;
+ * bits 3-7 (shape >> 3): 0, the listener is NULL; 1, id is NULL. */
+enum fuzz_lshape_sz {
+	LSHAPE_SZ_EXACT,
+	LSHAPE_SZ_EXACT_AGAIN,
+	LSHAPE_SZ_EXACT_THIRD, /* the usual case, three times as likely */
+	LSHAPE_SZ_SHORT,       /* sizeof - 1: INVALID_ARGUMENT */
+	LSHAPE_SZ_LONG_ZERO,   /* 16 bytes more, all zero: accepted */
+	LSHAPE_SZ_LONG_TAIL,   /* 16 bytes more, one set: UNSUPPORTED */
+	LSHAPE_SZ_MODES
+};
+#define LSHAPE_LISTENER_NULL 0u
+#define LSHAPE_ID_NULL 1u
+
+/* LISTENER_ADD: u8 callbacks. Without LCB_SOME every callback is set;
+ * with it, the bits below say which are (a NULL region_add makes
+ * region_del NULL too: a listener that never heard of a region is not
+ * told it went). */
+enum fuzz_lcb {
+	LCB_ADD = 0x01,
+	LCB_DEL = 0x02,
+	LCB_PROTECT = 0x04,
+	LCB_DIRTY_LOG = 0x08,
+	LCB_LOG_SYNC = 0x10,
+	LCB_SOME = 0x80,
+};
+
+/* LISTENER_ADD: u8 refuse. The LCB_ bits of region_add, protect,
+ * dirty_log, log_sync say which callbacks may refuse (region_del cannot);
+ * REFUSE_BY_CHANCE: each such call refuses with probability when / 256,
+ * else only the when-th such call (when 0: never). No listener refuses a
+ * second time within one operation: the undo calls are always accepted. */
+#define REFUSE_BY_CHANCE 0x80u
+
+/* LISTENER_ADD: u8 answer % ANSWER_MODES: what a refusal returns. */
+enum fuzz_answer {
+	ANSWER_INVALID_ARGUMENT, /* -1 */
+	ANSWER_NO_MEMORY,	 /* -3 */
+	ANSWER_OVERLAP,		 /* -4 */
+	ANSWER_UNSUPPORTED,	 /* -7 */
+	ANSWER_IO,		 /* -8 */
+	ANSWER_BUSY,		 /* -9 */
+	ANSWER_CORRUPT,		 /* -12 */
+	ANSWER_MINUS_100,	 /* -100: no status, returned as it is */
+	ANSWER_INT_MIN,		 /* INT_MIN */
+	ANSWER_ONE,		 /* 1: taken as BUSY */
+	ANSWER_SEVEN,		 /* 7: taken as BUSY */
+	ANSWER_INT_MAX,		 /* INT_MAX: taken as BUSY */
+	ANSWER_MODES
+};
+
+/* LISTENER_ADD: u8 sync % SYNC_MODES: what log_sync reports. */
+enum fuzz_sync {
+	SYNC_NONE,
+	SYNC_ALL,    /* every page of the region */
+	SYNC_ONE,    /* one page, by the listener's PRNG */
+	SYNC_RANDOM, /* each page with probability 1/2, by its PRNG */
+	SYNC_MODES
+};
+
+/* LISTENER_ADD: u8 probe: 0, never; k, at every k-th call of the
+ * listener one mutating call on the same handle from inside the callback,
+ * which must be BUSY, and a read, which must work. */
+
+/* LISTENER_REMOVE: u8 mode % REMOVE_ID_MODES */
+enum fuzz_remove_id {
+	REMOVE_ID_LIVE,	      /* u8 index: a registered listener's id */
+	REMOVE_ID_LIVE_AGAIN, /* twice as likely */
+	REMOVE_ID_REMOVED,    /* u8 index: a removed listener's id: NOT_FOUND */
+	REMOVE_ID_RAW,	      /* u64 */
+	REMOVE_ID_EDGE,	      /* u8 v: 0 or UINT64_MAX */
+	REMOVE_ID_MODES
+};
+
+/* GET_DIRTY_LOG: u8 words % DWORDS_MODES (needed: the words the slot's
+ * region needs, 1 for no region) */
+enum fuzz_dirty_words {
+	DWORDS_NEEDED,
+	DWORDS_NEEDED_AGAIN,
+	DWORDS_SHORT, /* needed - 1: NO_SPACE */
+	DWORDS_ZERO,  /* 0 */
+	DWORDS_MORE,  /* needed + 1 + (words >> 4) % 4: the rest stays untouched */
+	DWORDS_NULL,  /* bitmap NULL, needed words */
+	DWORDS_MODES
+};
+
+/* GET_DIRTY_LOG: u8 flags % DFLAGS_MODES */
+enum fuzz_dirty_flags {
+	DFLAGS_NONE,
+	DFLAGS_NONE_AGAIN,
+	DFLAGS_CLEAR,
+	DFLAGS_CLEAR_AGAIN,
+	DFLAGS_CLEAR_UNKNOWN, /* SQUIB_DIRTY_CLEAR | 0x2: INVALID_ARGUMENT */
+	DFLAGS_TOP,	      /* 0x80000000: INVALID_ARGUMENT */
+	DFLAGS_MODES
 };
 
 #endif /* SQUIB_FUZZ_OPS_H */
