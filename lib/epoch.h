@@ -99,8 +99,10 @@ static inline struct squib_reader *reader_enter(uint64_t *seq)
 {
 	struct squib_reader *reader = &squib_reader_self;
 
-	if (SQUIB_UNLIKELY(!reader->registered) && !squib_reader_register(reader))
+	if (SQUIB_UNLIKELY(!reader->registered) && !squib_reader_register(reader)) {
+		*seq = 0; /* unused (the caller takes the mutex), but never garbage */
 		return NULL;
+	}
 	*seq = atomic_load_explicit(&reader->seq, memory_order_relaxed);
 	if (*seq & READER_INSIDE)
 		return reader;
