@@ -22,6 +22,7 @@ set(SQUIB_PUBLIC_HEADERS
 	include/squib/prot.h
 	include/squib/range.h
 	include/squib/ring.h
+	include/squib/snapshot.h
 	include/squib/translate.h)
 
 # Exported as squib::core and squib::core_static, the names of the in-tree

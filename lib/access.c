@@ -236,8 +236,8 @@ static squib_status_t write_any(squib_mem_t *mem, uint64_t addr, const void *buf
 	else if (len && (region->flags & SQUIB_REGION_READONLY))
 		status = fail_read_only(addr, len, region->slot);
 	else if (len) {
+		region_mark_writing(region, addr, len);
 		copy_to_guest(region->host + (addr - region->base), buf, len, value, width);
-		region_mark_written(region, addr, len);
 	}
 	access_end(mem, &guard);
 	return status;
@@ -424,8 +424,8 @@ SQUIB_COLD static squib_status_t ring_store_slow(squib_mem_t *mem, uint64_t addr
 	else if (region->flags & SQUIB_REGION_READONLY)
 		status = fail_read_only(addr, width, region->slot);
 	else {
+		region_mark_writing(region, addr, width);
 		store_release(region->host + (addr - region->base), value, width);
-		region_mark_written(region, addr, width);
 	}
 	access_end(mem, &guard);
 	return status;

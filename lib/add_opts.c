@@ -193,16 +193,13 @@ static squib_status_t check_supported(const squib_region_opts_t *opts, uint64_t 
 	return SQUIB_OK;
 }
 
-squib_status_t squib_mem_add_region_opts(squib_mem_t *mem, const squib_region_opts_t *opts)
+squib_status_t region_request_from_opts(const squib_region_opts_t *opts,
+					struct backing_request *request)
 {
-	struct backing_request request;
 	squib_status_t status;
 	uint64_t huge = 0;
 	bool file;
 
-	if (!mem || !opts)
-		return squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: %s is NULL", caller,
-				  mem ? "opts" : "mem");
 	if (opts->sz < sizeof(*opts))
 		return squib_fail(SQUIB_E_INVALID_ARGUMENT,
 				  "%s: opts->sz is %zu; this library's layout is %zu bytes", caller,
@@ -216,7 +213,7 @@ squib_status_t squib_mem_add_region_opts(squib_mem_t *mem, const squib_region_op
 	if (status != SQUIB_OK)
 		return status;
 	file = opts->flags & SQUIB_REGION_FILE;
-	request = (struct backing_request){
+	*request = (struct backing_request){
 	    .base = opts->range.base.raw,
 	    .size = opts->range.size,
 	    .flags = opts->flags,
@@ -227,5 +224,19 @@ squib_status_t squib_mem_add_region_opts(squib_mem_t *mem, const squib_region_op
 	    .name = opts->name,
 	    .page = huge ? huge : backing_host_page(),
 	};
+	return SQUIB_OK;
+}
+
+squib_status_t squib_mem_add_region_opts(squib_mem_t *mem, const squib_region_opts_t *opts)
+{
+	struct backing_request request;
+	squib_status_t status;
+
+	if (!mem || !opts)
+		return squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: %s is NULL", caller,
+				  mem ? "opts" : "mem");
+	status = region_request_from_opts(opts, &request);
+	if (status != SQUIB_OK)
+		return status;
 	return squib_mem_region_add(mem, &request, opts->slot, opts->prot);
 }

@@ -17,7 +17,6 @@ static squib_status_t get_dirty_log_locked(squib_mem_t *mem, uint32_t slot, uint
 {
 	const struct region *found = table_find_slot(mem_table_locked(mem), slot);
 	struct dirty_log *log;
-	squib_status_t status;
 
 	if (!found)
 		return squib_fail(SQUIB_E_NOT_FOUND, "no region has slot %" PRIu32, slot);
@@ -31,9 +30,17 @@ static squib_status_t get_dirty_log_locked(squib_mem_t *mem, uint32_t slot, uint
 				  "squib_mem_get_dirty_log: slot %" PRIu32
 				  " needs %zu bitmap words, words is %zu",
 				  slot, log->words, words);
-	status = listeners_log_sync(mem, found, log);
+	return dirty_harvest_locked(mem, found, bitmap, flags & SQUIB_DIRTY_CLEAR);
+}
+
+squib_status_t dirty_harvest_locked(squib_mem_t *mem, const struct region *region, uint64_t *bitmap,
+				    bool clear)
+{
+	struct dirty_log *log = atomic_load_explicit(&region->backing->dirty, memory_order_relaxed);
+	squib_status_t status = listeners_log_sync(mem, region, log);
+
 	if (status == SQUIB_OK)
-		dirty_log_harvest(log, bitmap, flags & SQUIB_DIRTY_CLEAR);
+		dirty_log_harvest(log, bitmap, clear);
 	return status;
 }
 
@@ -65,7 +72,7 @@ squib_status_t squib_mem_mark_dirty(squib_mem_t *mem, squib_gpa_t addr, size_t l
 		return squib_fail(SQUIB_E_INVALID_ARGUMENT, "%s: mem is NULL", __func__);
 	region = table_find(access_begin(mem, &guard), addr.raw, len);
 	if (region && len)
-		region_mark_written(region, addr.raw, len);
+		region_mark_writing(region, addr.raw, len);
 	access_end(mem, &guard);
 	if (!region)
 		return squib_fail(SQUIB_E_OUT_OF_RANGE,

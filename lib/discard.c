@@ -49,7 +49,7 @@ squib_status_t squib_mem_discard(squib_mem_t *mem, squib_gpa_t addr, size_t len)
 	else {
 		status = backing_discard(region, addr.raw - region->base, len);
 		if (status == SQUIB_OK)
-			region_mark_written(region, addr.raw, len);
+			region_mark_writing(region, addr.raw, len);
 	}
 	access_end(mem, &guard);
 	if (status != SQUIB_E_INVALID_ARGUMENT)

@@ -182,8 +182,8 @@ struct table *mem_table_locked(const squib_mem_t *mem)
 	return atomic_load_explicit(&mem->table, memory_order_relaxed);
 }
 
-static squib_status_t region_add_locked(squib_mem_t *mem, const struct backing_request *request,
-					uint32_t slot, squib_prot_t prot)
+squib_status_t mem_region_add_locked(squib_mem_t *mem, const struct backing_request *request,
+				     uint32_t slot, squib_prot_t prot)
 {
 	struct table *table = mem_table_locked(mem), *grown, *spare;
 	const struct region *other;
@@ -249,7 +249,7 @@ squib_status_t squib_mem_region_add(squib_mem_t *mem, const struct backing_reque
 
 	if (status != SQUIB_OK)
 		return status;
-	status = region_add_locked(mem, request, slot, prot);
+	status = mem_region_add_locked(mem, request, slot, prot);
 	mem_mutation_unlock(mem);
 	return status;
 }
@@ -333,6 +333,23 @@ squib_status_t squib_mem_remove_region(squib_mem_t *mem, uint32_t slot)
 	backing_put(removed.backing);
 	mem_mutation_unlock(mem);
 	return SQUIB_OK;
+}
+
+void mem_reset_locked(squib_mem_t *mem, struct table *empty)
+{
+	struct table *table = mem_table_locked(mem);
+
+	/* Kept past the grace period, which frees the table otherwise. */
+	atomic_fetch_add_explicit(&table->refs, 1, memory_order_relaxed);
+	/* Every access after the publication sees no region; once the grace
+	 * period is over none is inside one, and their memory can go. */
+	mem_publish_locked(mem, empty, NULL);
+	for (size_t i = table->count; i-- > 0;)
+		listeners_region_del(mem, &table->regions[i]);
+	mem_grace_period_locked(mem);
+	for (size_t i = 0; i < table->count; i++)
+		backing_put(table->regions[i].backing);
+	table_put(table);
 }
 
 size_t squib_mem_region_count(const squib_mem_t *mem)

@@ -8,6 +8,7 @@
 #include <stdalign.h>
 #include <stdatomic.h>
 
+#include <squib/backing.h>
 #include <squib/mem.h>
 
 #include "epoch.h"
@@ -59,6 +60,21 @@ struct backing_request;
  * SQUIB_E_SLOT_IN_USE in the contract's order): the one path of every add. */
 squib_status_t squib_mem_region_add(squib_mem_t *mem, const struct backing_request *request,
 				    uint32_t slot, squib_prot_t prot);
+
+/* The same with the mutex held. */
+squib_status_t mem_region_add_locked(squib_mem_t *mem, const struct backing_request *request,
+				     uint32_t slot, squib_prot_t prot);
+
+/* squib_mem_add_region_opts()'s checks, everything before SQUIB_E_SLOT_IN_USE:
+ * the request they make (opts->bytes, opts->name and the caller's mapping
+ * are referred to, not copied). */
+squib_status_t region_request_from_opts(const squib_region_opts_t *opts,
+					struct backing_request *request);
+
+/* With the mutex held: removes every region, in descending base order with
+ * the listeners' region_del, and publishes `empty`, an empty table made
+ * beforehand so that this cannot fail. */
+void mem_reset_locked(squib_mem_t *mem, struct table *empty);
 
 /* Takes the mutex of a mutation: SQUIB_E_BUSY, with the message, from
  * inside a listener callback on mem, whose thread holds it already. */

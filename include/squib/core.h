@@ -20,6 +20,7 @@
 #include <squib/prot.h>
 #include <squib/range.h>
 #include <squib/ring.h>
+#include <squib/snapshot.h>
 #include <squib/translate.h>
 #include <squib/version.h>
 

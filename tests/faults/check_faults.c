@@ -1640,6 +1640,105 @@ START_TEST(test_set_dirty_log)
 }
 END_TEST
 
+/* ---- snapshots ---- */
+
+struct snapshot_ctx {
+	int fd;
+	uint32_t flags;
+};
+
+/* An unlinked temporary file. */
+static int snapshot_file(void)
+{
+	char path[] = "/tmp/squib_faults_snapshot.XXXXXX";
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(unlink(path), 0);
+	return fd;
+}
+
+static squib_status_t op_save(void *arg)
+{
+	const struct snapshot_ctx *ctx = arg;
+	squib_snapshot_opts_t opts = SQUIB_SNAPSHOT_OPTS_INIT;
+
+	opts.flags = ctx->flags;
+	return squib_mem_save(mem, ctx->fd, &opts);
+}
+
+static squib_status_t op_load_apply(void *arg)
+{
+	const struct snapshot_ctx *ctx = arg;
+	squib_snapshot_opts_t opts = SQUIB_SNAPSHOT_OPTS_INIT;
+
+	opts.flags = SQUIB_LOAD_APPLY;
+	ck_assert_int_eq(lseek(ctx->fd, 0, SEEK_SET), 0);
+	return squib_mem_load(mem, ctx->fd, &opts);
+}
+
+/* A load into a fresh handle, freed again: the handle's own requests are
+ * swept with the load's, and a failed load must leave it empty. */
+static squib_status_t op_load_fresh(void *arg)
+{
+	const struct snapshot_ctx *ctx = arg;
+	squib_mem_t *fresh = NULL;
+	squib_status_t status = squib_mem_new(&fresh);
+
+	if (status != SQUIB_OK)
+		return status;
+	ck_assert_int_eq(lseek(ctx->fd, 0, SEEK_SET), 0);
+	status = squib_mem_load(fresh, ctx->fd, NULL);
+	if (status != SQUIB_OK)
+		ck_assert_uint_eq(squib_mem_region_count(fresh), 0);
+	else
+		ck_assert_uint_eq(squib_mem_region_count(fresh), squib_mem_region_count(mem));
+	squib_mem_free(fresh);
+	return status;
+}
+
+START_TEST(test_load_fresh)
+{
+	struct snapshot_ctx ctx = {.fd = snapshot_file()};
+
+	ck_assert_int_eq(op_save(&ctx), SQUIB_OK);
+	ck_assert_uint_ge(sweep("squib_mem_load (fresh handle)", op_load_fresh, &ctx), 1);
+	close(ctx.fd);
+}
+END_TEST
+
+START_TEST(test_save)
+{
+	/* The run buffer, the layout, the run table, the front block; with
+	 * DIRTY_ONLY the harvests' arrays too. A failed save leaves the
+	 * handle and its dirty bits as they were. */
+	struct snapshot_ctx ctx = {.fd = snapshot_file()};
+	uint64_t bitmap = 0;
+
+	(void)sweep("squib_mem_save (file record)", op_save, &ctx);
+	ck_assert_int_eq(squib_mem_set_dirty_log(mem, 7, true), SQUIB_OK);
+	ck_assert_int_eq(squib_mem_write_u8(mem, SQUIB_GPA(0x10000), 1), SQUIB_OK);
+	ctx.flags = SQUIB_SAVE_DIRTY_ONLY | SQUIB_SAVE_CLEAR_DIRTY;
+	ck_assert_uint_ge(sweep("squib_mem_save (DIRTY_ONLY|CLEAR_DIRTY)", op_save, &ctx), 1);
+	/* The sweep's last, successful, save took the bit. */
+	ck_assert_int_eq(squib_mem_get_dirty_log(mem, 7, &bitmap, 1, 0), SQUIB_OK);
+	ck_assert_uint_eq(bitmap, 0);
+	close(ctx.fd);
+}
+END_TEST
+
+START_TEST(test_load_apply)
+{
+	/* The record of the handle itself, applied onto it: the bytes are
+	 * the same whatever a failure leaves applied. */
+	struct snapshot_ctx ctx = {.fd = snapshot_file()};
+
+	ck_assert_int_eq(op_save(&ctx), SQUIB_OK);
+	ck_assert_uint_ge(sweep("squib_mem_load (APPLY)", op_load_apply, &ctx), 1);
+	close(ctx.fd);
+}
+END_TEST
+
 START_TEST(test_get_dirty_log_never_fails_for_memory)
 {
 	/* Its scratch words were allocated with the bitmap. */
@@ -1908,6 +2007,9 @@ static Suite *sweeps_suite(void)
 	tcase_add_test(tc, test_set_protection);
 	tcase_add_test(tc, test_set_dirty_log);
 	tcase_add_test(tc, test_get_dirty_log_never_fails_for_memory);
+	tcase_add_test(tc, test_save);
+	tcase_add_test(tc, test_load_apply);
+	tcase_add_test(tc, test_load_fresh);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("threads");

@@ -71,7 +71,9 @@
 	X(squib_mem_get_dirty_log, "SQUIB_CORE_0.3")                                               \
 	X(squib_mem_mark_dirty, "SQUIB_CORE_0.3")                                                  \
 	X(squib_mem_read_from_fd, "SQUIB_CORE_0.3")                                                \
-	X(squib_mem_write_to_fd, "SQUIB_CORE_0.3")
+	X(squib_mem_write_to_fd, "SQUIB_CORE_0.3")                                                 \
+	X(squib_mem_save, "SQUIB_CORE_0.3")                                                        \
+	X(squib_mem_load, "SQUIB_CORE_0.3")
 
 /* Nodes that no name may resolve at unless the table puts it there, besides
  * the nodes of the table: SQUIB_CORE_0.1 never existed, and SQUIB_CORE_0.3
