@@ -3335,10 +3335,18 @@ static void setup_once(void)
  * malloc does, instead of aborting the run. A region of 2^60 bytes with
  * DIRTY_LOG has the library ask for a bitmap of 2^45 bytes, which it must
  * answer with NO_MEMORY (the model's host assumption); ASan's default
- * would report allocation-size-too-big. ASAN_OPTIONS still overrides it.
+ * would report allocation-size-too-big. ASAN_OPTIONS (TSAN_OPTIONS) still
+ * overrides it.
  */
 const char *__asan_default_options(void);
 const char *__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+
+/* The same for the replay under ThreadSanitizer (stage 30). */
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
 {
 	return "allocator_may_return_null=1";
 }
