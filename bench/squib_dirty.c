@@ -309,6 +309,7 @@ __attribute__((noinline)) static void write_4k_raw_mark(uint8_t *host, const uin
 enum wjob_kind {
 	WJ_U32_OFF,
 	WJ_U32_LOG,
+	WJ_U32_LOG_DIRTY,
 	WJ_U32_OTHER,
 	WJ_U32_OFF_MARK,
 	WJ_U32_RAW,
@@ -328,6 +329,7 @@ enum wjob_kind {
 struct writes {
 	uint8_t *host; /* the mapping, guest MAIN_BASE */
 	squib_mem_t *off, *log, *other;
+	squib_mem_t *log_dirty; /* logs, every page dirty, never harvested */
 	uint32_t *u32;		/* SLICES * SLICE_U32 offsets */
 	uint32_t *blocks;	/* SLICES * SLICE_BLOCKS 4 KiB-aligned offsets */
 	uint8_t *block;		/* what 4 KiB writes store */
@@ -349,6 +351,9 @@ static void run_wjob(const struct writes *w, enum wjob_kind kind, unsigned slice
 		return;
 	case WJ_U32_LOG:
 		write_u32_lib(w->log, u32, SLICE_U32);
+		return;
+	case WJ_U32_LOG_DIRTY:
+		write_u32_lib(w->log_dirty, u32, SLICE_U32);
 		return;
 	case WJ_U32_OTHER:
 		write_u32_lib(w->other, u32, SLICE_U32);
@@ -488,8 +493,8 @@ static void part_writes(const struct config *cfg)
 	int order[WJ_COUNT];
 	double ns[WJ_COUNT];
 	uint64_t probe[1];
-	struct row *u32_log, *u32_other, *u32_mark, *u32_plain, *k4_log, *k4_other, *k4_mark,
-	    *u32_vs_raw, *pad_mark, *pad_test, *off_mark;
+	struct row *u32_log, *u32_log_dirty, *u32_other, *u32_mark, *u32_plain, *k4_log, *k4_other,
+	    *k4_mark, *u32_vs_raw, *pad_mark, *pad_test, *off_mark;
 	int n = cfg->rounds;
 
 	w.host = mmap(NULL, cfg->span, PROT_READ | PROT_WRITE,
@@ -502,6 +507,11 @@ static void part_writes(const struct config *cfg)
 	w.off = handle_on(w.host, cfg->span, false, false);
 	w.log = handle_on(w.host, cfg->span, true, false);
 	w.other = handle_on(w.host, cfg->span, false, true);
+	/* A guest that rewrites its working set between two harvests: every
+	 * page is dirty already, so a write only tests its bit. */
+	w.log_dirty = handle_on(w.host, cfg->span, true, false);
+	lib_check(squib_mem_mark_dirty(w.log_dirty, SQUIB_GPA(MAIN_BASE), (size_t)cfg->span),
+		  "squib_mem_mark_dirty", MAIN_BASE);
 	if (squib_mem_get_dirty_log(w.off, MAIN_SLOT, probe, 1, 0) != SQUIB_E_UNSUPPORTED)
 		wrong("squib_mem_get_dirty_log of a region that does not log did not refuse");
 	w.u32 = bench_random_offsets(PROG, (size_t)SLICES * SLICE_U32, cfg->span, 4,
@@ -531,6 +541,9 @@ static void part_writes(const struct config *cfg)
 
 	u32_log = row_new("u32 write, logging vs not", "squib_mem_write_u32_le, region logs",
 			  "the same, region does not log", n, GOAL_AT_MOST, 1.3);
+	u32_log_dirty = row_new("u32 write, logging, page dirty already",
+				"squib_mem_write_u32_le, region logs, its bit set",
+				"the same, region does not log", n, GOAL_NONE, 0);
 	k4_log = row_new("4 KiB write, logging vs not", "squib_mem_write 4 KiB, region logs",
 			 "the same, region does not log", n, GOAL_AT_MOST, 1.3);
 	u32_other = row_new("u32 write, another region logs", "not logging, other region logs",
@@ -582,6 +595,8 @@ static void part_writes(const struct config *cfg)
 		check_harvest(&w, ((unsigned)(r + 1) * WJ_COUNT + WJ_U32_LOG) % SLICES,
 			      ((unsigned)(r + 1) * WJ_COUNT + WJ_4K_LOG) % SLICES);
 		u32_log->lib[r] = ns[WJ_U32_LOG], u32_log->base[r] = ns[WJ_U32_OFF];
+		u32_log_dirty->lib[r] = ns[WJ_U32_LOG_DIRTY],
+		u32_log_dirty->base[r] = ns[WJ_U32_OFF];
 		k4_log->lib[r] = ns[WJ_4K_LOG], k4_log->base[r] = ns[WJ_4K_OFF];
 		u32_other->lib[r] = ns[WJ_U32_OTHER], u32_other->base[r] = ns[WJ_U32_OFF];
 		k4_other->lib[r] = ns[WJ_4K_OTHER], k4_other->base[r] = ns[WJ_4K_OFF];
@@ -598,6 +613,7 @@ static void part_writes(const struct config *cfg)
 	squib_mem_free(w.off);
 	squib_mem_free(w.log);
 	squib_mem_free(w.other);
+	squib_mem_free(w.log_dirty);
 	munmap(w.host, cfg->span);
 	free(w.u32);
 	free(w.blocks);
