@@ -46,29 +46,49 @@ static squib_status_t fail_io(const struct record_fd *record, int err, uint64_t 
 			  offset + moved, strerror(err));
 }
 
-static squib_status_t record_move(struct record_fd *record, void *buf, size_t len, uint64_t offset,
-				  bool reading)
+/* Steps iov[0, *count) past n bytes that moved. */
+static struct iovec *iov_advance(struct iovec *iov, int *count, size_t n)
+{
+	while (*count > 0 && n >= iov->iov_len) {
+		n -= iov->iov_len;
+		iov++;
+		--*count;
+	}
+	if (*count > 0) {
+		iov->iov_base = (char *)iov->iov_base + n;
+		iov->iov_len -= n;
+	}
+	return iov;
+}
+
+/* One vectored call at the record's place. */
+static ssize_t move_once(const struct record_fd *record, const struct iovec *iov, int count,
+			 uint64_t at, bool reading)
+{
+	if (record->stream)
+		return reading ? readv(record->fd, iov, count) : writev(record->fd, iov, count);
+	return reading ? preadv(record->fd, iov, count, (off_t)at)
+		       : pwritev(record->fd, iov, count, (off_t)at);
+}
+
+/* Moves every byte of iov[0, count), len in all, retrying short counts and
+ * EINTR; iov is consumed. */
+static squib_status_t record_movev(struct record_fd *record, struct iovec *iov, int count,
+				   size_t len, uint64_t offset, bool reading)
 {
 	size_t moved = 0;
 
-	while (moved < len) {
-		struct iovec iov = {.iov_base = (char *)buf + moved, .iov_len = len - moved};
-		ssize_t n;
+	iov = iov_advance(iov, &count, 0); /* empty buffers first */
+	while (count > 0) {
+		ssize_t n = move_once(record, iov, count, offset + moved, reading);
 
-		if (record->stream)
-			n = reading ? readv(record->fd, &iov, 1) : writev(record->fd, &iov, 1);
-		else if (reading)
-			n = preadv(record->fd, &iov, 1, (off_t)(offset + moved));
-		else
-			n = pwritev(record->fd, &iov, 1, (off_t)(offset + moved));
-		if (n > 0) {
-			moved += (size_t)n;
-			continue;
-		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		return fail_io(record, n < 0 ? errno : (reading ? 0 : ENOSPC), offset, moved, len,
-			       reading);
+		if (n <= 0)
+			return fail_io(record, n < 0 ? errno : (reading ? 0 : ENOSPC), offset,
+				       moved, len, reading);
+		moved += (size_t)n;
+		iov = iov_advance(iov, &count, (size_t)n);
 	}
 	if (record->stream)
 		record->at += len;
@@ -77,10 +97,32 @@ static squib_status_t record_move(struct record_fd *record, void *buf, size_t le
 
 squib_status_t record_write(struct record_fd *record, const void *buf, size_t len, uint64_t offset)
 {
-	return record_move(record, (void *)buf, len, offset, false);
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+
+	return record_movev(record, &iov, 1, len, offset, false);
 }
 
 squib_status_t record_read(struct record_fd *record, void *buf, size_t len, uint64_t offset)
 {
-	return record_move(record, buf, len, offset, true);
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+
+	return record_movev(record, &iov, 1, len, offset, true);
+}
+
+squib_status_t record_write2(struct record_fd *record, const void *a, size_t a_len, const void *b,
+			     size_t b_len, uint64_t offset)
+{
+	struct iovec iov[2] = {{.iov_base = (void *)a, .iov_len = a_len},
+			       {.iov_base = (void *)b, .iov_len = b_len}};
+
+	return record_movev(record, iov, 2, a_len + b_len, offset, false);
+}
+
+squib_status_t record_read2(struct record_fd *record, void *a, size_t a_len, void *b, size_t b_len,
+			    uint64_t offset)
+{
+	struct iovec iov[2] = {{.iov_base = a, .iov_len = a_len},
+			       {.iov_base = b, .iov_len = b_len}};
+
+	return record_movev(record, iov, 2, a_len + b_len, offset, true);
 }

@@ -33,4 +33,12 @@ struct record_fd {
 squib_status_t record_write(struct record_fd *record, const void *buf, size_t len, uint64_t offset);
 squib_status_t record_read(struct record_fd *record, void *buf, size_t len, uint64_t offset);
 
+/* The same for two buffers one after the other, in one system call where
+ * the fd takes them: a stream run's header and its bytes, or a run's bytes
+ * and the header of the run after it. */
+squib_status_t record_write2(struct record_fd *record, const void *a, size_t a_len, const void *b,
+			     size_t b_len, uint64_t offset);
+squib_status_t record_read2(struct record_fd *record, void *a, size_t a_len, void *b, size_t b_len,
+			    uint64_t offset);
+
 #endif

@@ -412,7 +412,8 @@ static squib_status_t apply_zeros(struct load *load, const struct target *target
 
 /* The run read at run_at (a record offset). In a stream its bytes follow
  * it; in a file they are at their place in the region's span. */
-static squib_status_t apply_run(struct load *load, const struct snap_run *run, uint64_t run_at)
+static squib_status_t apply_run(struct load *load, const struct snap_run *run, uint64_t run_at,
+				uint8_t *next)
 {
 	const struct snap_region *region = &load->regions[run->region];
 	const struct target *target = &load->targets[run->region];
@@ -433,7 +434,10 @@ static squib_status_t apply_run(struct load *load, const struct snap_run *run, u
 	data_at =
 	    load->in.stream ? load->in.at : region->data_offset + region->base % SNAP_PAGE + offset;
 	into = target->compare ? load->buffer : target->host + offset;
-	status = record_read(&load->in, into, (size_t)len, data_at);
+	/* In a stream, the header of the run after it comes in the same call
+	 * (a DATA run is never the last). */
+	status = next ? record_read2(&load->in, into, (size_t)len, next, SNAP_RUN_BYTES, data_at)
+		      : record_read(&load->in, into, (size_t)len, data_at);
 	if (status != SQUIB_OK)
 		return status;
 	crc = crc32c_update(0, into, (size_t)len);
@@ -457,12 +461,14 @@ static squib_status_t stream_runs(struct load *load)
 {
 	struct snap_run_cursor cursor = {0};
 	struct snap_error error;
+	uint8_t bytes[SNAP_RUN_BYTES];
+	bool have_next = false;
 
 	for (;;) {
-		uint8_t bytes[SNAP_RUN_BYTES];
 		struct snap_run run;
-		uint64_t at = load->in.at;
-		squib_status_t status = record_read(&load->in, bytes, sizeof(bytes), at);
+		uint64_t at = load->in.at - (have_next ? SNAP_RUN_BYTES : 0);
+		squib_status_t status =
+		    have_next ? SQUIB_OK : record_read(&load->in, bytes, sizeof(bytes), at);
 
 		if (status != SQUIB_OK)
 			return status;
@@ -471,7 +477,8 @@ static squib_status_t stream_runs(struct load *load)
 			return fail_corrupt(&error);
 		if (run.type == SNAP_RUN_END)
 			return SQUIB_OK;
-		status = apply_run(load, &run, at);
+		have_next = run.type == SNAP_RUN_DATA;
+		status = apply_run(load, &run, at, have_next ? bytes : NULL);
 		if (status != SQUIB_OK)
 			return status;
 	}
@@ -492,7 +499,7 @@ static squib_status_t apply_file_runs(struct load *load, struct snap_run_cursor 
 		    !snap_run_next(cursor, &load->header, load->regions, &run, at, &error))
 			status = fail_corrupt(&error);
 		else
-			status = apply_run(load, &run, at);
+			status = apply_run(load, &run, at, NULL);
 	}
 	return status;
 }

@@ -193,9 +193,8 @@ static squib_status_t emit_run(struct save *save, const struct snap_run *run, si
 
 	snap_run_encode(run, encoded);
 	if (save->out.stream) {
-		status = record_write(&save->out, encoded, sizeof(encoded), save->out.at);
-		if (status == SQUIB_OK && run->type == SNAP_RUN_DATA)
-			status = record_write(&save->out, save->buffer, len, save->out.at);
+		status = record_write2(&save->out, encoded, sizeof(encoded), save->buffer,
+				       run->type == SNAP_RUN_DATA ? len : 0, save->out.at);
 		save->run_count++;
 		return status;
 	}
