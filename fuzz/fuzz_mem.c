@@ -2491,8 +2491,13 @@ static bool op_translate(struct fuzz *f, bool pin)
 		return true;
 	}
 	if (f->pin_count == MAX_PINS) {
-		/* The set is full: this one ends at once. */
+		/* The set is full: this one ends at once, and its unpin marks
+		 * the range as any unpin of a WRITE pin does. */
 		squib_mem_unpin(made);
+		if (access & SQUIB_PROT_WRITE)
+			for (size_t i = 0; i < count; i++)
+				model_mark_dirty(pieces[i].region, pieces[i].offset,
+						 pieces[i].len);
 		return true;
 	}
 	live = &f->pins[f->pin_count++];
