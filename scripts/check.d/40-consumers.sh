@@ -22,12 +22,28 @@ work="$SQUIB_CHECK_DIR/consumers/work"
 cmake -S "$SQUIB_SRC" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSQUIB_WERROR=ON >/dev/null
 targets=(squibcore)
 grep -q '^SQUIB_BUILD_STATIC:BOOL=ON' "$dir/CMakeCache.txt" && targets+=(squibcore_static)
+grep -q '^SQUIB_BUILD_TOOLS:BOOL=ON' "$dir/CMakeCache.txt" && targets+=(squib-mem)
 cmake --build "$dir" -j "$JOBS" --target "${targets[@]}"
 rm -rf "$prefix"
 cmake --install "$dir" --prefix "$prefix" >/dev/null
 
 version=$(sed -n 's/^[[:space:]]*VERSION[[:space:]]\+\([0-9.]\+\)$/\1/p' "$SQUIB_SRC/CMakeLists.txt" | head -n1)
 [ -n "$version" ] || { echo "40-consumers: no project VERSION in CMakeLists.txt" >&2; exit 1; }
+
+# The tools: in bin/ with their man pages, running against the installed
+# library (their RPATH), not the build tree's.
+if [ -e "$prefix/bin/squib-mem" ]; then
+	tool_version=$("$prefix/bin/squib-mem" --version) ||
+		{ echo "40-consumers: the installed squib-mem --version failed" >&2; exit 1; }
+	[ "$(sed -n 2p <<<"$tool_version")" = "libsquibcore $version (built against $version)" ] ||
+		{ echo "40-consumers: squib-mem --version says '$tool_version'" >&2; exit 1; }
+	tool_libs=$(ldd "$prefix/bin/squib-mem")
+	grep -q "libsquibcore.so.0 => $prefix/" <<<"$tool_libs" ||
+		{ echo "40-consumers: squib-mem does not run with $prefix's library" >&2; exit 1; }
+	[ -f "$prefix/share/man/man1/squib-mem.1" ] ||
+		{ echo "40-consumers: no share/man/man1/squib-mem.1" >&2; exit 1; }
+	echo "40-consumers: bin/squib-mem and its man page installed, running with $prefix's library"
+fi
 
 so=$(find "$prefix" -name libsquibcore.so.0 | head -n1)
 # One source for both platforms: the Mach-O list (leading underscores) is
