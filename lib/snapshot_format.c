@@ -276,8 +276,8 @@ bool snap_region_follows(const struct snap_header *header, const struct snap_reg
 		return corrupt(error, at, "region %" PRIu32 " is out of order", index);
 	if (header->kind != SNAP_KIND_FILE)
 		return true;
-	span_bytes = snap_region_pages(region) * SNAP_PAGE;
 	if (region->data_offset < *end_of_spans ||
+	    __builtin_mul_overflow(snap_region_pages(region), SNAP_PAGE, &span_bytes) ||
 	    __builtin_add_overflow(region->data_offset, span_bytes, &span_end) ||
 	    span_end > header->run_table_offset)
 		return corrupt(error, at + 32,
