@@ -2496,8 +2496,7 @@ static bool op_translate(struct fuzz *f, bool pin)
 		squib_mem_unpin(made);
 		if (access & SQUIB_PROT_WRITE)
 			for (size_t i = 0; i < count; i++)
-				model_mark_dirty(pieces[i].region, pieces[i].offset,
-						 pieces[i].len);
+				model_mark_dirty(pieces[i].region, pieces[i].offset, pieces[i].len);
 		return true;
 	}
 	live = &f->pins[f->pin_count++];

@@ -264,7 +264,7 @@ bool snap_region_follows(const struct snap_header *header, const struct snap_reg
 			 const struct snap_region *region, uint32_t index, uint64_t *end_of_spans,
 			 struct snap_error *error)
 {
-	uint64_t at = snap_region_offset(index), span_bytes, span_end;
+	uint64_t at = snap_region_offset(index), span_bytes = 0, span_end;
 
 	if (previous && region->base - previous->base < previous->size)
 		return corrupt(error, at,
