@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "compiler.h"
 #include "dirty_log.h"
 #include "error.h"
 #include "host.h"
@@ -338,8 +339,10 @@ squib_status_t squib_mem_listener_remove(squib_mem_t *mem, uint64_t id)
 	table = mem_table_locked(mem);
 	for (size_t i = table->count; i-- > 0;)
 		call_del(mem, &set->entries[at], &table->regions[i]);
-	for (size_t i = at + 1; i < set->count; i++)
+	for (size_t i = at + 1; i < set->count; i++) {
 		set->entries[i - 1] = set->entries[i];
+		SQUIB_NOT_A_LIBCALL();
+	}
 	set->count--;
 	mem_mutation_unlock(mem);
 	return SQUIB_OK;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "backing.h"
+#include "compiler.h"
 #include "crc32c.h"
 #include "dirty_log.h"
 #include "error.h"
@@ -60,10 +61,8 @@ static squib_status_t fail_corrupt(const struct snap_error *error)
 
 static squib_status_t fail_corrupt_at(uint64_t offset, const char *what)
 {
-	struct snap_error error = {.offset = offset};
-
-	(void)snprintf(error.what, sizeof(error.what), "%s", what);
-	return fail_corrupt(&error);
+	return squib_fail(SQUIB_E_CORRUPT, "%s: corrupt record at byte %" PRIu64 ": %s", caller,
+			  offset, what);
 }
 
 /* ---- header and table ---- */
@@ -583,8 +582,10 @@ static squib_status_t load_locked(struct load *load)
 		return squib_fail(SQUIB_E_NO_MEMORY, "%s: cannot allocate %" PRIu32 " targets",
 				  caller, count);
 	/* Before anything can fail: load_release() looks at every one. */
-	for (uint32_t i = 0; i < count; i++)
+	for (uint32_t i = 0; i < count; i++) {
 		load->targets[i] = (struct target){0};
+		SQUIB_NOT_A_LIBCALL();
+	}
 	load->buffer = squib_host_alloc((size_t)SNAP_RUN_MAX_PAGES * SNAP_PAGE);
 	if (!load->buffer)
 		return squib_fail(SQUIB_E_NO_MEMORY, "%s: cannot allocate a run buffer of %u bytes",

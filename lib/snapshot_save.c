@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "backing.h"
+#include "compiler.h"
 #include "crc32c.h"
 #include "dirty_log.h"
 #include "error.h"
@@ -125,8 +126,10 @@ static squib_status_t harvest(struct save *save)
 	if (!save->harvested)
 		return squib_fail(SQUIB_E_NO_MEMORY, "%s: cannot allocate %zu bitmap pointers",
 				  caller, table->count);
-	for (size_t i = 0; i < table->count; i++)
+	for (size_t i = 0; i < table->count; i++) {
 		save->harvested[i] = NULL;
+		SQUIB_NOT_A_LIBCALL();
+	}
 	for (size_t i = 0; i < table->count; i++) {
 		const struct region *region = &table->regions[i];
 		size_t words;
