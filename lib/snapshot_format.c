@@ -399,8 +399,8 @@ bool snap_run_next(struct snap_run_cursor *cursor, const struct snap_header *hea
 			       "pages %" PRIu64 " to %" PRIu64 " of region %" PRIu32
 			       " are in no run of a full record",
 			       cursor->next_page, run->first_page - 1, run->region);
-	if (run->page_count > SNAP_RUN_MAX_PAGES)
-		return corrupt(error, offset + 16, "run of %" PRIu64 " pages, more than %u",
+	if (run->type == SNAP_RUN_DATA && run->page_count > SNAP_RUN_MAX_PAGES)
+		return corrupt(error, offset + 16, "DATA run of %" PRIu64 " pages, more than %u",
 			       run->page_count, SNAP_RUN_MAX_PAGES);
 	cursor->next_page = end;
 	cursor->runs++;

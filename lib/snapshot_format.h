@@ -20,7 +20,9 @@
 #define SNAP_PAGE 4096u
 #define SNAP_NAME_BYTES 32u
 #define SNAP_MAX_REGIONS 1048576u
-/* The most pages one run carries: a writer needs a buffer this big. */
+/* The most pages one DATA run carries: a writer checksums a run's bytes
+ * from a buffer this big. A ZERO run carries no bytes and has no cap, so
+ * an untouched region of any size is one run. */
 #define SNAP_RUN_MAX_PAGES 256u
 
 enum snap_kind { SNAP_KIND_FILE = 1, SNAP_KIND_STREAM = 2 };

@@ -248,8 +248,9 @@ static squib_status_t flush_run(struct save *save, struct snap_run *run, size_t 
 
 /*
  * The runs of region i (its index in the table), page by page: a run grows
- * while its pages are carried, of one kind (all zeros or not) and fewer
- * than SNAP_RUN_MAX_PAGES. A DATA run's bytes gather in the buffer; a page
+ * while its pages are carried and of one kind (all zeros or not), and a
+ * DATA run while it has fewer than SNAP_RUN_MAX_PAGES. A DATA run's bytes
+ * gather in the buffer; a page
  * is copied to the end of them before its kind is known, which is safe:
  * a page of another kind ends the run before it, and a ZERO run keeps
  * nothing there, so the page is at the buffer's start when it begins one.
@@ -269,7 +270,8 @@ static squib_status_t save_region(struct save *save, uint32_t i, uint64_t data_o
 		uint64_t offset, len;
 		uint32_t type;
 
-		if (!carried(save, i, page) || run.page_count == SNAP_RUN_MAX_PAGES) {
+		if (!carried(save, i, page) ||
+		    (run.type == SNAP_RUN_DATA && run.page_count == SNAP_RUN_MAX_PAGES)) {
 			status = flush_run(save, &run, &filled, data_at);
 			if (status != SQUIB_OK || !carried(save, i, page))
 				continue;

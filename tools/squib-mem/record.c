@@ -548,9 +548,12 @@ static bool check_run(struct parse *p, struct cursor *c, const uint8_t *e, uint6
 	if (!close_until(p, c, run->region, at))
 		return false;
 	g = &r->regions[run->region];
-	if (run->page_count == 0 || run->page_count > REC_RUN_MAX_PAGES)
-		return fail(p->err, REC_STRUCTURE, at + 16, "run of %" PRIu64 " pages, not 1 to %u",
-			    run->page_count, REC_RUN_MAX_PAGES);
+	if (run->page_count == 0)
+		return fail(p->err, REC_STRUCTURE, at + 16, "run of no pages");
+	if (run->type == REC_DATA && run->page_count > REC_RUN_MAX_PAGES)
+		return fail(p->err, REC_STRUCTURE, at + 16,
+			    "DATA run of %" PRIu64 " pages, more than %u", run->page_count,
+			    REC_RUN_MAX_PAGES);
 	if (__builtin_add_overflow(run->first_page, run->page_count, &last) || last > g->pages)
 		return fail(p->err, REC_STRUCTURE, at + 8,
 			    "run of pages %" PRIu64 " + %" PRIu64 " of region %" PRIu32

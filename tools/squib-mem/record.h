@@ -25,7 +25,7 @@
 #define REC_PAGE 4096u
 #define REC_NAME_BYTES 32u
 #define REC_MAX_REGIONS 1048576u
-#define REC_RUN_MAX_PAGES 256u
+#define REC_RUN_MAX_PAGES 256u /* in a DATA run; a ZERO run has no cap */
 
 #define REC_KIND_FILE 1u
 #define REC_KIND_STREAM 2u

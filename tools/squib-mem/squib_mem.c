@@ -588,6 +588,51 @@ static int check_carried(const struct input *f, const struct rec_file *parsed, u
 	return status;
 }
 
+/* Bytes [from, to] of a ZERO run's hole in a file record are zeros; read
+ * a chunk at a time, as a ZERO run has no size limit. */
+static int check_hole(struct input *f, const struct rec_region *g, const struct rec_run *run,
+		      uint64_t from, uint64_t to, uint8_t *buf)
+{
+	uint64_t first = from > run->offset ? from : run->offset;
+	uint64_t last = to < run->offset + (run->len - 1) ? to : run->offset + (run->len - 1);
+
+	for (uint64_t at = first; at <= last;) {
+		uint64_t file_at = g->data_offset + g->base % REC_PAGE + at;
+		size_t n = last - at < CHUNK ? (size_t)(last - at) + 1 : CHUNK;
+		ssize_t got = pread(f->fd, buf, n, (off_t)file_at);
+
+		if (got != (ssize_t)n)
+			return complain(EXIT_USAGE, f->name, "cannot read byte %" PRIu64 ": %s",
+					file_at, got < 0 ? strerror(errno) : "short read");
+		for (size_t b = 0; b < n; b++)
+			if (buf[b])
+				return complain(EXIT_BAD, f->name,
+						"byte %" PRIu64 ": the ZERO run at byte %" PRIu64
+						" has a byte that is not zero in its hole (see"
+						" %s verify)",
+						file_at + b, run->at, prog);
+		at += n;
+	}
+	return EXIT_GOOD;
+}
+
+/* A DATA run passes its checksum; its bytes are read whole (at most
+ * REC_RUN_MAX_PAGES pages, the size of buf). */
+static int check_data_run(struct input *f, const struct rec_run *run, uint8_t *buf)
+{
+	ssize_t n = pread(f->fd, buf, (size_t)run->len, (off_t)run->data_at);
+
+	if (n != (ssize_t)run->len)
+		return complain(EXIT_USAGE, f->name, "cannot read byte %" PRIu64 ": %s",
+				run->data_at, n < 0 ? strerror(errno) : "short read");
+	if (rec_crc32c(0, buf, (size_t)run->len) != run->data_crc)
+		return complain(EXIT_BAD, f->name,
+				"byte %" PRIu64 ": the DATA run at byte %" PRIu64
+				" fails its checksum (see %s verify)",
+				run->data_at, run->at, prog);
+	return EXIT_GOOD;
+}
+
 /* The runs of the records that hold bytes of [addr, addr + len) of region
  * index are sound: DATA runs pass their checksums and, in a file record,
  * the holes of ZERO runs hold zeros. A copy-on-write load reads neither. */
@@ -601,34 +646,15 @@ static int check_runs(struct input *f, const struct rec_file *parsed, uint32_t i
 
 		for (uint64_t i = 0; i < r->nruns; i++) {
 			const struct rec_run *run = &r->runs[i];
-			ssize_t n;
-
-			uint64_t data_at = run->data_at;
+			int status;
 
 			if (run->region != index || run->offset + (run->len - 1) < from ||
 			    run->offset > to || (run->type == REC_ZERO && r->kind != REC_KIND_FILE))
 				continue;
-			if (run->type == REC_ZERO)
-				data_at = g->data_offset + g->base % REC_PAGE + run->offset;
-			n = pread(f->fd, buf, (size_t)run->len, (off_t)data_at);
-			if (n != (ssize_t)run->len)
-				return complain(EXIT_USAGE, f->name,
-						"cannot read byte %" PRIu64 ": %s", data_at,
-						n < 0 ? strerror(errno) : "short read");
-			for (uint64_t b = 0; run->type == REC_ZERO && b < run->len; b++)
-				if (buf[b])
-					return complain(
-					    EXIT_BAD, f->name,
-					    "byte %" PRIu64 ": the ZERO run at byte %" PRIu64
-					    " has a byte that is not zero in its hole (see"
-					    " %s verify)",
-					    data_at + b, run->at, prog);
-			if (run->type == REC_DATA &&
-			    rec_crc32c(0, buf, (size_t)run->len) != run->data_crc)
-				return complain(EXIT_BAD, f->name,
-						"byte %" PRIu64 ": the DATA run at byte %" PRIu64
-						" fails its checksum (see %s verify)",
-						run->data_at, run->at, prog);
+			status = run->type == REC_ZERO ? check_hole(f, g, run, from, to, buf)
+						       : check_data_run(f, run, buf);
+			if (status != EXIT_GOOD)
+				return status;
 		}
 	}
 	return EXIT_GOOD;

@@ -4,7 +4,8 @@
  * on, of a small guest whose bytes follow a model that needs no library
  * (expect prints them), and flips bytes of files.
  *
- *   mksnap full|changed|extra|reprot|noshared FILE   a file record of that guest
+ *   mksnap full|changed|extra|reprot|noshared|sparse FILE   a file record of
+ *                        that guest
  *   mksnap incr FILE     full saved (CLEAR_DIRTY), changed, saved DIRTY_ONLY
  *   mksnap stream FILE   the full guest as a stream record
  *   mksnap rounds FILE   two stream records: the full guest, then what
@@ -19,6 +20,8 @@
  *   slot 7 [0xfffff000, 0x100000000)    r-x READONLY "rom" (from bytes)
  * (extra: also slot 9 [0x300000, 0x301000) "extra"; reprot: slot 1 r--;
  * noshared: slot 3 without SHARED, so that a load can map every region.)
+ * sparse is another guest: slot 0 [0x0, 0x200000) rw- "sparse", zeros but
+ * for page 300, so that its two ZERO runs are longer than a DATA run may be.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,7 +35,10 @@
 
 #include <squib/core.h>
 
-enum guest { FULL, CHANGED, EXTRA, REPROT, NOSHARED };
+enum guest { FULL, CHANGED, EXTRA, REPROT, NOSHARED, SPARSE };
+
+#define SPARSE_SIZE 0x200000u
+#define SPARSE_PAGE 300u
 
 struct layout {
 	uint64_t base, size;
@@ -57,6 +63,9 @@ static uint8_t pattern(uint64_t a)
 static uint8_t model(enum guest g, uint64_t a)
 {
 	static const char hello[] = "Hello, squib!";
+
+	if (g == SPARSE)
+		return a < SPARSE_SIZE && a / 4096 == SPARSE_PAGE ? pattern(a) : 0;
 
 	if (a < 0x40000) {
 		uint64_t page = a / 4096;
@@ -107,12 +116,31 @@ static size_t region_count(enum guest g)
 	return g == EXTRA ? 5 : 4;
 }
 
+static squib_mem_t *build_sparse(squib_mem_t *mem)
+{
+	squib_region_opts_t opts = SQUIB_REGION_OPTS_INIT;
+	uint8_t page[4096];
+
+	opts.range.base = SQUIB_GPA(0);
+	opts.range.size = SPARSE_SIZE;
+	opts.slot = 0;
+	opts.name = "sparse";
+	check(squib_mem_add_region_opts(mem, &opts), "squib_mem_add_region_opts");
+	for (uint64_t k = 0; k < sizeof(page); k++)
+		page[k] = model(SPARSE, SPARSE_PAGE * 4096 + k);
+	check(squib_mem_write(mem, SQUIB_GPA(SPARSE_PAGE * 4096), page, sizeof(page)),
+	      "squib_mem_write");
+	return mem;
+}
+
 static squib_mem_t *build(enum guest g)
 {
 	squib_mem_t *mem;
 	uint8_t *bytes;
 
 	check(squib_mem_new(&mem), "squib_mem_new");
+	if (g == SPARSE)
+		return build_sparse(mem);
 	for (size_t i = 0; i < region_count(g); i++) {
 		const struct layout *l = &regions[i];
 		squib_region_opts_t opts = SQUIB_REGION_OPTS_INIT;
@@ -187,9 +215,10 @@ static void save(squib_mem_t *mem, int fd, uint32_t flags)
 
 static bool guest_named(const char *name, enum guest *g)
 {
-	static const char *const names[] = {"full", "changed", "extra", "reprot", "noshared"};
+	static const char *const names[] = {"full",   "changed",  "extra",
+					    "reprot", "noshared", "sparse"};
 
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 6; i++) {
 		if (strcmp(name, names[i]) == 0) {
 			*g = (enum guest)i;
 			return true;

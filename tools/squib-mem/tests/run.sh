@@ -87,7 +87,7 @@ data_offset() {
 }
 
 # ---- the snapshots ----
-for what in full changed extra reprot noshared incr stream rounds; do
+for what in full changed extra reprot noshared sparse incr stream rounds; do
 	"$mksnap" "$what" "$what.snap" || { echo "FAIL: mksnap $what" >&2; exit 1; }
 done
 size_full=$(stat -c %s full.snap)
@@ -429,6 +429,27 @@ sm diff full.snap x.snap
 status_is 2
 err_has "squib-mem: x.snap: byte $((d0 + 0x2005)): "
 out_empty
+
+# ---- ZERO runs longer than a DATA run may be ----
+# sparse: 2 MiB, zeros but for page 300: ZERO 0+300, DATA 300+1, ZERO 301+211.
+sm info sparse.snap
+status_is 0
+out_has "  runs: 3 (1 DATA, 2 ZERO)"
+sm verify sparse.snap
+status_is 0
+raw_is sparse.snap sparse 0x0 0x200000
+ds=$(data_offset sparse.snap 0)
+copy_flip sparse.snap x.snap $((ds + 0x190123)) 0x40 # page 400, in the second hole
+bad x.snap $((ds + 0x190123)) "no structure covers it" verify
+sm read x.snap 0x180000 0x20000
+status_is 1
+err_has "squib-mem: x.snap: byte $((ds + 0x190123)): the ZERO run at byte "
+err_has "has a byte that is not zero in its hole"
+out_empty
+sm read x.snap 0x12c000 16 # page 300 is sound
+status_is 0
+sm read x.snap 0x1000 16 # the first hole is too
+status_is 0
 
 # ---- the man page ----
 if command -v groff >/dev/null; then
