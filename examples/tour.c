@@ -17,6 +17,7 @@ int main(void)
 	squib_region_info_t info = SQUIB_REGION_INFO_INIT; /* sets info.sz */
 	uint32_t value;
 	uint8_t buf[8];
+	uint64_t dirty[4]; /* one bit per 4 KiB page of a 1 MiB region */
 	squib_status_t status;
 
 	/* A handle holds one guest's regions; it starts empty. */
@@ -39,6 +40,16 @@ int main(void)
 		goto fail;
 	printf("slot %" PRIu32 " covers 0x%" PRIx64 "+0x%" PRIx64 " at host %p\n", info.slot,
 	       info.range.base.raw, info.range.size, info.host_addr);
+
+	/* Since 0.3: log the pages written, as a live migration does, and
+	 * take the log (clearing it) in KVM's bitmap layout. */
+	if (squib_mem_set_dirty_log(mem, 0, true) != SQUIB_OK ||
+	    squib_mem_write_u8(mem, SQUIB_GPA(0x142000), 1) != SQUIB_OK ||
+	    squib_mem_get_dirty_log(mem, 0, dirty, 4, SQUIB_DIRTY_CLEAR) != SQUIB_OK)
+		goto fail;
+	printf("dirty: page 0x42 is bit %d of word 1: 0x%" PRIx64 "\n", 0x42 % 64, dirty[1]);
+	if (dirty[0] || dirty[1] != 1u << (0x42 % 64) || dirty[2] || dirty[3])
+		goto fail;
 
 	/* Not wholly inside one region: refused, and nothing is copied. */
 	status = squib_mem_read(mem, SQUIB_GPA(0x1ffffc), buf, sizeof(buf));
