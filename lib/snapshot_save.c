@@ -238,8 +238,6 @@ static squib_status_t flush_run(struct save *save, struct snap_run *run, size_t 
 
 	if (!run->page_count)
 		return SQUIB_OK;
-	if (run->type == SNAP_RUN_DATA)
-		run->data_crc = crc32c_update(0, save->buffer, *filled);
 	status = emit_run(save, run, *filled, data_at);
 	run->page_count = 0;
 	*filled = 0;
@@ -250,7 +248,7 @@ static squib_status_t flush_run(struct save *save, struct snap_run *run, size_t 
  * The runs of region i (its index in the table), page by page: a run grows
  * while its pages are carried and of one kind (all zeros or not), and a
  * DATA run while it has fewer than SNAP_RUN_MAX_PAGES. A DATA run's bytes
- * gather in the buffer; a page
+ * gather in the buffer, its checksum with them; a page
  * is copied to the end of them before its kind is known, which is safe:
  * a page of another kind ends the run before it, and a ZERO run keeps
  * nothing there, so the page is at the buffer's start when it begins one.
@@ -289,8 +287,13 @@ static squib_status_t save_region(struct save *save, uint32_t i, uint64_t data_o
 			data_at = data_offset + region->base % SNAP_PAGE + offset;
 		}
 		run.page_count++;
-		if (type == SNAP_RUN_DATA)
+		/* Checksummed now, while the page just copied is in the L1 cache;
+		 * the run's bytes are the pages' bytes in order. */
+		if (type == SNAP_RUN_DATA) {
+			run.data_crc =
+			    crc32c_update(run.data_crc, save->buffer + filled, (size_t)len);
 			filled += (size_t)len;
+		}
 	}
 	if (status == SQUIB_OK)
 		status = flush_run(save, &run, &filled, data_at);
