@@ -409,6 +409,33 @@ static squib_status_t apply_zeros(struct load *load, const struct target *target
 	return SQUIB_OK;
 }
 
+/* Bytes a DATA run is read in: small enough that what a read brought in
+ * is still in the L2 cache when it is checksummed. */
+#define LOAD_PIECE ((size_t)256 * 1024)
+
+/* Reads len bytes of a DATA run at data_at into `into` and returns their
+ * CRC in *crc, a piece at a time. In a stream, the header of the run after
+ * it comes with the last piece (a DATA run is never the last). */
+static squib_status_t read_checksummed(struct load *load, uint8_t *into, size_t len, uint8_t *next,
+				       uint64_t data_at, uint32_t *crc)
+{
+	*crc = 0;
+	for (size_t at = 0; at < len;) {
+		size_t piece = len - at < LOAD_PIECE ? len - at : LOAD_PIECE;
+		bool last = at + piece == len;
+		squib_status_t status =
+		    last && next ? record_read2(&load->in, into + at, piece, next, SNAP_RUN_BYTES,
+						data_at + at)
+				 : record_read(&load->in, into + at, piece, data_at + at);
+
+		if (status != SQUIB_OK)
+			return status;
+		*crc = crc32c_update(*crc, into + at, piece);
+		at += piece;
+	}
+	return SQUIB_OK;
+}
+
 /* The run read at run_at (a record offset). In a stream its bytes follow
  * it; in a file they are at their place in the region's span. */
 static squib_status_t apply_run(struct load *load, const struct snap_run *run, uint64_t run_at,
@@ -433,13 +460,9 @@ static squib_status_t apply_run(struct load *load, const struct snap_run *run, u
 	data_at =
 	    load->in.stream ? load->in.at : region->data_offset + region->base % SNAP_PAGE + offset;
 	into = target->compare ? load->buffer : target->host + offset;
-	/* In a stream, the header of the run after it comes in the same call
-	 * (a DATA run is never the last). */
-	status = next ? record_read2(&load->in, into, (size_t)len, next, SNAP_RUN_BYTES, data_at)
-		      : record_read(&load->in, into, (size_t)len, data_at);
+	status = read_checksummed(load, into, (size_t)len, next, data_at, &crc);
 	if (status != SQUIB_OK)
 		return status;
-	crc = crc32c_update(0, into, (size_t)len);
 	if (crc != run->data_crc) {
 		char what[128];
 

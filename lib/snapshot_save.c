@@ -53,17 +53,22 @@ static uint64_t align_up(uint64_t value, uint64_t align)
 	return (value + align - 1) / align * align;
 }
 
+/* Whether len bytes are all zero. A page of data usually shows a non-zero
+ * byte in its first line, so the scan stops at the first 64 bytes that
+ * hold one instead of reading the whole page. */
 static bool is_zero(const uint8_t *at, size_t len)
 {
-	uint64_t word, any = 0;
+	uint64_t any = 0;
 	size_t i = 0;
 
-	for (; i + sizeof(word) <= len; i += sizeof(word)) {
-		memcpy(&word, at + i, sizeof(word));
-		any |= word;
+	for (; i + 64 <= len && !any; i += 64) {
+		uint64_t line[8];
+
+		memcpy(line, at + i, sizeof(line));
+		any = line[0] | line[1] | line[2] | line[3] | line[4] | line[5] | line[6] | line[7];
 	}
-	for (; i < len; i++)
-		any |= at[i];
+	for (; i < len && !any; i++)
+		any = at[i];
 	return any == 0;
 }
 
