@@ -239,7 +239,7 @@ START_TEST(version_runtime_matches_header)
 
 	ck_assert_ptr_nonnull(version);
 	ck_assert_str_eq(version, SQUIB_CORE_VERSION_STRING);
-	ck_assert_str_eq(version, "0.2.0");
+	ck_assert_str_eq(version, "0.3.0");
 }
 END_TEST
 
@@ -249,7 +249,7 @@ END_TEST
 START_TEST(version_macros)
 {
 	ck_assert_str_eq(XSTR(SQUIB_CORE_VERSION_MAJOR), "0");
-	ck_assert_str_eq(XSTR(SQUIB_CORE_VERSION_MINOR), "2");
+	ck_assert_str_eq(XSTR(SQUIB_CORE_VERSION_MINOR), "3");
 	ck_assert_str_eq(XSTR(SQUIB_CORE_VERSION_PATCH), "0");
 	ck_assert_str_eq(XSTR(SQUIB_CORE_VERSION_MAJOR) "." XSTR(SQUIB_CORE_VERSION_MINOR) "." XSTR(
 			     SQUIB_CORE_VERSION_PATCH),

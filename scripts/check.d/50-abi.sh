@@ -7,7 +7,7 @@
 # (abi-symbol-audit).
 #
 # Cost: about 25 s of CPU, all builds included: 2 s for the comparison, the
-# rest for the 12 variants, two at a time (measured 45-60 s wall on the
+# rest for the 14 variants, two at a time (measured 45-60 s wall on the
 # shared, busy 2-core machine; abi-compliance-checker itself takes 0.2 s).
 set -euo pipefail
 dir="$SQUIB_CHECK_DIR/abi"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Proves that scripts/abi-check.sh bites: builds deliberately broken copies
-# of libsquibcore and asserts that each one is reported incompatible with the
-# 0.2.0 reference, and that pure additions and private changes are reported
-# compatible. Reports stay in WORK/NAME/check/reports.
+# of libsquibcore and asserts that each one is reported incompatible with
+# the release references of abi/ (a check's verdict is incompatible when it
+# is so against any reference), and that pure additions and private
+# changes are reported compatible with all of them. Reports stay in
+# WORK/NAME/check/reports.
 #
 #   tests/abi/abi-variants.sh [--src DIR] [--work DIR] [--jobs N] [NAME...]
 #
@@ -59,25 +61,30 @@ case "$work/" in "$src"/*) inside="${work#"$src"/}" ;; esac
 # - abi-compliance-checker 2.3 ignores symbol versions when the new library
 #   has none at all (unversioned);
 # - abidiff reports a member appended to a size-first struct, which is
-#   allowed, until a reviewed abi/abidiff.suppr says so (append); while
-#   that suppression is in place (0.3 appended to squib_region_info_t) it
-#   hides every change to that struct, so abi-compliance-checker alone sees
-#   field-order and field-size (docs/ABI.md);
+#   allowed, until a reviewed abi/squib-core-VER.abidiff.suppr says so
+#   (append); such a suppression (0.3 appended to squib_region_info_t, for
+#   the 0.2.0 reference) hides every change to that struct, which is why
+#   the 0.3.0 reference, which needs none, is compared too: it is abidiff's
+#   view of field-order and field-size (docs/ABI.md);
 # - neither tool objects to a name added to an already released node
 #   (late-addition), nor sees a function declared SQUIB_API that the version
 #   script forgot and so hides (not-in-map): the nodes check and the audit do.
+# The newest reference is 0.3.0: late-addition-0.3 and removed-0.3 break
+# only it, so they fail unless it is compared.
 variants=(
 	"removed|incompatible|incompatible|incompatible|fail|squib_range_end renamed squib_range_end_addr (0.2 name gone)"
 	"param-type|incompatible|incompatible|compatible|pass|squib_mem_remove_region slot uint32_t -> uint64_t"
-	"field-order|incompatible|compatible|compatible|pass|squib_region_info_t: slot and prot swapped (abidiff: suppressed)"
-	"field-size|incompatible|compatible|compatible|pass|squib_region_info_t: slot uint32_t -> uint64_t (abidiff: suppressed)"
+	"removed-0.3|incompatible|incompatible|incompatible|fail|squib_mem_save renamed squib_mem_save_to (0.3 name gone)"
+	"field-order|incompatible|incompatible|compatible|pass|squib_region_info_t: slot and prot swapped (abidiff: seen against 0.3.0)"
+	"field-size|incompatible|incompatible|compatible|pass|squib_region_info_t: slot uint32_t -> uint64_t (abidiff: seen against 0.3.0)"
 	"status-value|incompatible|incompatible|compatible|pass|SQUIB_E_NOT_FOUND -6 -> -13"
-	"node-moved|incompatible|incompatible|incompatible|fail|squib_mem_read_u8 moved to node SQUIB_CORE_0.3"
+	"node-moved|incompatible|incompatible|incompatible|fail|squib_mem_read_u8 moved to the next node"
 	"unversioned|compatible|incompatible|incompatible|fail|no version script: every symbol unversioned"
 	"late-addition|compatible|compatible|incompatible|fail|new squib_range_is_empty put in the released node SQUIB_CORE_0.2"
+	"late-addition-0.3|compatible|compatible|incompatible|fail|new squib_range_is_empty put in the released node SQUIB_CORE_0.3"
 	"not-in-map|compatible|compatible|compatible|fail|new squib_range_is_empty declared SQUIB_API but left out of the map"
-	"append|compatible|compatible|compatible|pass|squib_region_info_t: one more member appended (abi/abidiff.suppr allows it)"
-	"addition|compatible|compatible|compatible|pass|new squib_range_is_empty in node SQUIB_CORE_0.3 inheriting 0.2"
+	"append|compatible|incompatible|compatible|pass|squib_region_info_t: one more member appended (no reviewed suppression against 0.3.0)"
+	"addition|compatible|compatible|compatible|pass|new squib_range_is_empty in the next node, inheriting the newest"
 	"private|compatible|compatible|compatible|pass|a member added to the private struct squib_mem"
 )
 
@@ -105,19 +112,27 @@ SQUIB_API bool squib_range_is_empty(squib_range_t range);\
 		>>"$d"/lib/range.c
 }
 
-# Puts a name into the version script's SQUIB_CORE_0.3 node: into the one
-# the map already has (an unreleased node collects every addition until its
-# release, docs/ABI.md), or a new one inheriting SQUIB_CORE_0.2 when there
-# is none yet. A second node of that name would not link at all.
+# The node of the newest release reference in abi/ (SQUIB_CORE_0.3 for
+# 0.3.0) and the one after it (SQUIB_CORE_0.4), where additions go.
+newest_ref="$(find "$here/abi" -maxdepth 1 -name 'squib-core-*.abi.xml' -printf '%f\n' |
+	sed 's/^squib-core-\(.*\)\.abi\.xml$/\1/' | sort -V | tail -n 1)"
+[ -n "$newest_ref" ] || { echo "abi-variants: no reference in $here/abi" >&2; exit 2; }
+released_node="SQUIB_CORE_$(echo "$newest_ref" | cut -d. -f1,2)"
+next_node="SQUIB_CORE_$(echo "$newest_ref" | awk -F. '{ print $1 "." $2 + 1 }')"
+
+# Puts a name into the version script's next node: into the one the map
+# already has (an unreleased node collects every addition until its
+# release, docs/ABI.md), or a new one inheriting the released node when
+# there is none yet. A second node of that name would not link at all.
 put_in_next_node() {
 	local map="$1" name="$2"
 	# grep without -q: under pipefail, -q's early exit can kill the writer
 	# with SIGPIPE and make the pipeline false although the line is there.
-	if bash "$here/scripts/map-nodes.sh" "$map" | grep '^SQUIB_CORE_0\.3 ' >/dev/null; then
-		edit "$map" env NAME="$name" perl -0pi -e \
-			's/^(SQUIB_CORE_0\.3[ \t]*\{[ \t]*\n[ \t]*global:[ \t]*\n)/$1\t\t$ENV{NAME};\n/m'
+	if bash "$here/scripts/map-nodes.sh" "$map" | grep "^${next_node//./\\.} " >/dev/null; then
+		edit "$map" env NAME="$name" NODE="$next_node" perl -0pi -e \
+			's/^(\Q$ENV{NODE}\E[ \t]*\{[ \t]*\n[ \t]*global:[ \t]*\n)/$1\t\t$ENV{NAME};\n/m'
 	else
-		printf 'SQUIB_CORE_0.3 {\n\tglobal:\n\t\t%s;\n} SQUIB_CORE_0.2;\n' "$name" >>"$map"
+		printf '%s {\n\tglobal:\n\t\t%s;\n} %s;\n' "$next_node" "$name" "$released_node" >>"$map"
 	fi
 }
 
@@ -173,6 +188,17 @@ patch_variant() {
 		add_function "$d" || return 1
 		edit "$d"/lib/libsquibcore.map sed -i 's/^\t\tsquib_range_contains;$/&\n\t\tsquib_range_is_empty;/'
 		;;
+	late-addition-0.3)
+		add_function "$d" || return 1
+		edit "$d"/lib/libsquibcore.map sed -i 's/^\t\tsquib_mem_save;$/&\n\t\tsquib_range_is_empty;/'
+		;;
+	removed-0.3)
+		local f
+		for f in "$d"/include/squib/snapshot.h "$d"/lib/snapshot_save.c "$d"/lib/libsquibcore.map; do
+			edit "$f" sed -i 's/\bsquib_mem_save\b/squib_mem_save_to/g' || return 1
+		done
+		sed -i 's/\bsquib_mem_save\b/squib_mem_save_to/g' "$d"/lib/*.c "$d"/lib/*.h
+		;;
 	not-in-map)
 		add_function "$d"
 		;;
@@ -186,6 +212,17 @@ patch_variant() {
 		;;
 	esac
 }
+
+# One check's verdict over every reference in a result file: incompatible
+# when any says so, compatible when each of the references says so, else
+# empty (the check did not run for all of them).
+verdict() {
+	awk -v check="$1" -v refs="$ref_count" '
+		$1 == check { n++; if ($3 == "incompatible") bad = 1; else if ($3 != "compatible") odd = 1 }
+		END { if (bad) print "incompatible"; else if (n == refs && !odd) print "compatible" }' \
+		"$2" 2>/dev/null || true
+}
+ref_count="$(find "$here/abi" -maxdepth 1 -name 'squib-core-*.abi.dump' | wc -l)"
 
 # Checks one variant; prints one summary line; exit 0 when as expected.
 run_variant() {
@@ -203,9 +240,9 @@ run_variant() {
 	JOBS=1 "$here/scripts/abi-check.sh" --src "$d/src" --work "$d/check" \
 		--ref-dir "$here/abi" >"$d/check.log" 2>&1 || rc=$?
 	local acc abidiff nodes audit=pass lib
-	acc="$(awk '$1 == "acc" { print $3 }' "$d/check/abi-check.result" 2>/dev/null || true)"
-	abidiff="$(awk '$1 == "abidiff" { print $3 }' "$d/check/abi-check.result" 2>/dev/null || true)"
-	nodes="$(awk '$1 == "nodes" { print $3 }' "$d/check/abi-check.result" 2>/dev/null || true)"
+	acc="$(verdict acc "$d/check/abi-check.result")"
+	abidiff="$(verdict abidiff "$d/check/abi-check.result")"
+	nodes="$(verdict nodes "$d/check/abi-check.result")"
 	lib="$(find "$d/check/build/lib" -maxdepth 1 -type f -name 'libsquibcore.so.*' 2>/dev/null | head -n 1)"
 	"$here/tests/abi/symbol-audit.sh" "${lib:-missing}" "$d/src/lib/libsquibcore.map" \
 		"$d/src/include/squib" libsquibcore.so.0 "$here/abi" >"$d/audit.log" 2>&1 ||
@@ -219,7 +256,7 @@ run_variant() {
 		verdict=FAIL
 	fi
 	short() { case "$1" in compatible) echo ok ;; incompatible) echo BREAK ;; *) echo "${1:-error}" ;; esac; }
-	printf '%-4s %-13s exit %d/%d  acc %-5s/%-5s  abidiff %-5s/%-5s  nodes %-5s/%-5s  audit %-4s/%-4s %3ds\n' \
+	printf '%-4s %-17s exit %d/%d  acc %-5s/%-5s  abidiff %-5s/%-5s  nodes %-5s/%-5s  audit %-4s/%-4s %3ds\n' \
 		"$verdict" "$name" "$rc" "$want_rc" "$(short "$acc")" "$(short "$want_acc")" \
 		"$(short "$abidiff")" "$(short "$want_abidiff")" "$(short "$nodes")" "$(short "$want_nodes")" \
 		"$audit" "$want_audit" $((SECONDS - start))

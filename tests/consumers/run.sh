@@ -18,7 +18,7 @@
 #   tests/consumers/run.sh PREFIX WORKDIR [VERSION]
 #
 # PREFIX is where `cmake --install` put the library; WORKDIR receives the
-# builds (emptied first); VERSION (default 0.2.0) is the version expected.
+# builds (emptied first); VERSION (default 0.3.0) is the version expected.
 # Environment: CC, CXX (default cc, c++), SQUIB_VALGRIND=0 skips valgrind,
 # SQUIB_VG_ROUNDS (100) and SQUIB_VG_CYCLES (10) bound the valgrind runs'
 # work, SQUIB_VG_TIMEOUT (300 seconds) each one's time: a run still going
@@ -29,7 +29,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 prefix=$(realpath "$1")
 work=$(realpath -m "$2")
-version=${3:-0.2.0}
+version=${3:-0.3.0}
 CC=${CC:-cc}
 CXX=${CXX:-c++}
 vg_rounds=${SQUIB_VG_ROUNDS:-100}
@@ -132,13 +132,17 @@ fi
 expect_version_output "$work/cmake/consumer_shared"
 expect_version_output "$work/cmake/consumer_static"
 
-# SameMajorVersion: an older request of the same major is served, a newer
-# one or another major is refused.
-step "CMake: find_package(squib-core 0.1) must be accepted"
-cmake -S "$here/cmake" -B "$work/cmake-0.1" -DCMAKE_PREFIX_PATH="$prefix" \
-	-DSQUIB_WANT_VERSION=0.1 >"$work/cmake-0.1.log" 2>&1 ||
-	{ cat "$work/cmake-0.1.log"; die "find_package(squib-core 0.1) refused $version"; }
-for want in 0.3 1.0 0.2.99; do
+# SameMajorVersion: an older request of the same major is served (a program
+# written for 0.1 or 0.2 builds against any later 0.x), a newer one or
+# another major is refused.
+for want in 0.1 0.2; do
+	step "CMake: find_package(squib-core $want) must be accepted"
+	cmake -S "$here/cmake" -B "$work/cmake-$want" -DCMAKE_PREFIX_PATH="$prefix" \
+		-DSQUIB_WANT_VERSION="$want" >"$work/cmake-$want.log" 2>&1 ||
+		{ cat "$work/cmake-$want.log"; die "find_package(squib-core $want) refused $version"; }
+done
+next_minor=$(awk -F. '{ print $1 "." $2 + 1 }' <<<"$version")
+for want in "$next_minor" 1.0 "${version%.*}.99"; do
 	step "CMake: find_package(squib-core $want) must be refused"
 	if cmake -S "$here/cmake" -B "$work/cmake-$want" -DCMAKE_PREFIX_PATH="$prefix" \
 		-DSQUIB_WANT_VERSION="$want" >"$work/cmake-$want.log" 2>&1; then

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-static_assert(SQUIB_CORE_VERSION_MAJOR == 0 && SQUIB_CORE_VERSION_MINOR == 2,
-	      "squib/version.h does not describe squib-core 0.2");
+static_assert(SQUIB_CORE_VERSION_MAJOR == 0 && SQUIB_CORE_VERSION_MINOR >= 2,
+	      "squib/version.h does not describe squib-core 0.2 or a later 0.y");
 
 namespace
 {
