@@ -50,7 +50,7 @@ SQUIB_BEGIN_DECLS
  * @return SQUIB_OK, SQUIB_E_INVALID_ARGUMENT or SQUIB_E_OUT_OF_RANGE as in
  *         the rules of this header; @p buf is untouched on failure.
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_read(const squib_mem_t *mem, squib_gpa_t addr,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_read(const squib_mem_t *mem, squib_gpa_t addr,
 							void *buf, size_t len);
 
 /**
@@ -59,33 +59,33 @@ SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_read(const squib_mem_t *mem, 
  * @return SQUIB_OK, SQUIB_E_INVALID_ARGUMENT or SQUIB_E_OUT_OF_RANGE as in
  *         the rules of this header; guest memory is untouched on failure.
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_write(squib_mem_t *mem, squib_gpa_t addr,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_write(squib_mem_t *mem, squib_gpa_t addr,
 							 const void *buf, size_t len);
 
 /** Reads one byte at @p addr into *out. Errors as squib_mem_read(). */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_read_u8(const squib_mem_t *mem, squib_gpa_t addr,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_read_u8(const squib_mem_t *mem, squib_gpa_t addr,
 							   uint8_t *out);
 /** Reads a little-endian 16-bit value at @p addr. Errors as squib_mem_read(). */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_read_u16_le(const squib_mem_t *mem,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_read_u16_le(const squib_mem_t *mem,
 							       squib_gpa_t addr, uint16_t *out);
 /** Reads a little-endian 32-bit value at @p addr. Errors as squib_mem_read(). */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_read_u32_le(const squib_mem_t *mem,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_read_u32_le(const squib_mem_t *mem,
 							       squib_gpa_t addr, uint32_t *out);
 /** Reads a little-endian 64-bit value at @p addr. Errors as squib_mem_read(). */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_read_u64_le(const squib_mem_t *mem,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_read_u64_le(const squib_mem_t *mem,
 							       squib_gpa_t addr, uint64_t *out);
 
 /** Writes one byte at @p addr. Errors as squib_mem_write(). */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_write_u8(squib_mem_t *mem, squib_gpa_t addr,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_write_u8(squib_mem_t *mem, squib_gpa_t addr,
 							    uint8_t value);
 /** Writes @p value little-endian at @p addr. Errors as squib_mem_write(). */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_write_u16_le(squib_mem_t *mem, squib_gpa_t addr,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_write_u16_le(squib_mem_t *mem, squib_gpa_t addr,
 								uint16_t value);
 /** Writes @p value little-endian at @p addr. Errors as squib_mem_write(). */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_write_u32_le(squib_mem_t *mem, squib_gpa_t addr,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_write_u32_le(squib_mem_t *mem, squib_gpa_t addr,
 								uint32_t value);
 /** Writes @p value little-endian at @p addr. Errors as squib_mem_write(). */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_write_u64_le(squib_mem_t *mem, squib_gpa_t addr,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_write_u64_le(squib_mem_t *mem, squib_gpa_t addr,
 								uint64_t value);
 
 SQUIB_END_DECLS

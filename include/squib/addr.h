@@ -44,7 +44,7 @@ typedef struct squib_gpa {
  *         @p align is not a power of two.
  * Thread-safety: pure function, safe from any thread.
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_gpa_align_down(squib_gpa_t addr, uint64_t align,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_gpa_align_down(squib_gpa_t addr, uint64_t align,
 							      squib_gpa_t *out);
 
 /**

@@ -156,7 +156,7 @@ typedef struct squib_region_opts {
  * other threads all at once, fully initialised (its bytes copied, its
  * flags applied).
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_add_region_opts(squib_mem_t *mem,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_add_region_opts(squib_mem_t *mem,
 								   const squib_region_opts_t *opts);
 
 /**
@@ -177,7 +177,7 @@ SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_add_region_opts(squib_mem_t *
  * Thread-safety: safe from any thread. Concurrent accesses to the range
  * see either the old bytes or zeros, page by page.
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_discard(squib_mem_t *mem, squib_gpa_t addr,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_discard(squib_mem_t *mem, squib_gpa_t addr,
 							   size_t len);
 
 SQUIB_END_DECLS

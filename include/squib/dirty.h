@@ -54,7 +54,7 @@ SQUIB_BEGIN_DECLS
  * Thread-safety: safe against every call on @p mem but squib_mem_free();
  * serialised with the other mutations.
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_set_dirty_log(squib_mem_t *mem, uint32_t slot,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_set_dirty_log(squib_mem_t *mem, uint32_t slot,
 								 bool enable);
 
 /**
@@ -75,7 +75,7 @@ SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_set_dirty_log(squib_mem_t *me
  * Thread-safety: as squib_mem_set_dirty_log(); writes on other threads go
  * on meanwhile.
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_get_dirty_log(squib_mem_t *mem, uint32_t slot,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_get_dirty_log(squib_mem_t *mem, uint32_t slot,
 								 uint64_t *bitmap, size_t words,
 								 uint32_t flags);
 
@@ -90,7 +90,7 @@ SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_get_dirty_log(squib_mem_t *me
  *         SQUIB_E_OUT_OF_RANGE when not inside one region.
  * Thread-safety: lock-free, as squib_mem_write().
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_mark_dirty(squib_mem_t *mem, squib_gpa_t addr,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_mark_dirty(squib_mem_t *mem, squib_gpa_t addr,
 							      size_t len);
 
 SQUIB_END_DECLS

@@ -47,7 +47,7 @@ SQUIB_BEGIN_DECLS
  * Thread-safety: safe from any thread, as squib_mem_write(); it blocks as
  * long as @p fd does, but nobody else waits for it.
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_read_from_fd(squib_mem_t *mem, squib_gpa_t addr,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_read_from_fd(squib_mem_t *mem, squib_gpa_t addr,
 								size_t len, int fd, int64_t offset,
 								size_t *done);
 
@@ -58,7 +58,7 @@ SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_read_from_fd(squib_mem_t *mem
  * @return as squib_mem_read_from_fd(), without SQUIB_E_READ_ONLY.
  * Thread-safety: as squib_mem_read_from_fd().
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_write_to_fd(const squib_mem_t *mem,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_write_to_fd(const squib_mem_t *mem,
 							       squib_gpa_t addr, size_t len, int fd,
 							       int64_t offset, size_t *done);
 

@@ -105,7 +105,7 @@ typedef struct squib_listener {
  *         or the status of the refusing region_add.
  * Thread-safety: safe against every call on @p mem but squib_mem_free().
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_listener_add(squib_mem_t *mem,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_listener_add(squib_mem_t *mem,
 								const squib_listener_t *listener,
 								uint64_t *id);
 
@@ -119,7 +119,7 @@ SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_listener_add(squib_mem_t *mem
  *         SQUIB_E_BUSY from inside a callback on @p mem.
  * Thread-safety: as squib_mem_listener_add().
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_listener_remove(squib_mem_t *mem, uint64_t id);
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_listener_remove(squib_mem_t *mem, uint64_t id);
 
 SQUIB_END_DECLS
 

@@ -40,7 +40,7 @@ typedef struct squib_mem squib_mem_t;
  *         SQUIB_E_NO_MEMORY.
  * Thread-safety: safe from any thread.
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_new(squib_mem_t **out);
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_new(squib_mem_t **out);
 
 /**
  * Destroys a guest memory and unmaps every region the library owns.
@@ -72,7 +72,7 @@ SQUIB_API void squib_mem_free(squib_mem_t *mem);
  * squib_mem_free(); serialised with other adds and removes. The region
  * becomes visible to other threads all at once, fully initialised.
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_add_region(squib_mem_t *mem, squib_range_t range,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_add_region(squib_mem_t *mem, squib_range_t range,
 							      uint32_t slot, squib_prot_t prot);
 
 /**
@@ -84,7 +84,7 @@ SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_add_region(squib_mem_t *mem, 
  *
  * Thread-safety: as squib_mem_add_region().
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_add_region_from_bytes(squib_mem_t *mem,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_add_region_from_bytes(squib_mem_t *mem,
 									 squib_gpa_t base,
 									 const void *bytes,
 									 size_t len, uint32_t slot,
@@ -109,7 +109,7 @@ SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_add_region_from_bytes(squib_m
  * squib_mem_free(); when it waits for in-flight accesses, which are short,
  * it is never starved by readers that keep starting new ones.
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_remove_region(squib_mem_t *mem, uint32_t slot);
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_remove_region(squib_mem_t *mem, uint32_t slot);
 
 /**
  * Changes the recorded protection (the guest's view) of the region with
@@ -125,7 +125,7 @@ SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_remove_region(squib_mem_t *me
  *         callback on @p mem (squib/listener.h); or a listener's status.
  * Thread-safety: as squib_mem_remove_region(). Since 0.3.
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_set_protection(squib_mem_t *mem, uint32_t slot,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_set_protection(squib_mem_t *mem, uint32_t slot,
 								  squib_prot_t prot);
 
 /**
@@ -191,7 +191,7 @@ typedef struct squib_region_info {
  *         if no region contains @p addr (*info untouched).
  * Thread-safety: lock-free; safe from any thread.
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_find_region(const squib_mem_t *mem,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_find_region(const squib_mem_t *mem,
 							       squib_gpa_t addr,
 							       squib_region_info_t *info);
 
@@ -202,7 +202,7 @@ SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_find_region(const squib_mem_t
  *         SQUIB_E_NOT_FOUND if no region has @p slot (*info untouched).
  * Thread-safety: lock-free; safe from any thread.
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_get_region(const squib_mem_t *mem, uint32_t slot,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_get_region(const squib_mem_t *mem, uint32_t slot,
 							      squib_region_info_t *info);
 
 /**

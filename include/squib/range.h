@@ -36,7 +36,7 @@ typedef struct squib_range {
  *         base + size exceeds UINT64_MAX (message names both).
  * Thread-safety: pure function, safe from any thread.
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_range_init(squib_range_t *out, squib_gpa_t base,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_range_init(squib_range_t *out, squib_gpa_t base,
 							  uint64_t size);
 
 /**

@@ -33,27 +33,27 @@
 SQUIB_BEGIN_DECLS
 
 /** Loads the u16 at @p addr with acquire ordering. */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_load_u16_acquire(const squib_mem_t *mem,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_load_u16_acquire(const squib_mem_t *mem,
 								    squib_gpa_t addr,
 								    uint16_t *out);
 /** Loads the u32 at @p addr with acquire ordering. */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_load_u32_acquire(const squib_mem_t *mem,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_load_u32_acquire(const squib_mem_t *mem,
 								    squib_gpa_t addr,
 								    uint32_t *out);
 /** Loads the u64 at @p addr with acquire ordering. */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_load_u64_acquire(const squib_mem_t *mem,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_load_u64_acquire(const squib_mem_t *mem,
 								    squib_gpa_t addr,
 								    uint64_t *out);
 /** Stores @p value at @p addr with release ordering. */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_store_u16_release(squib_mem_t *mem,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_store_u16_release(squib_mem_t *mem,
 								     squib_gpa_t addr,
 								     uint16_t value);
 /** Stores @p value at @p addr with release ordering. */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_store_u32_release(squib_mem_t *mem,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_store_u32_release(squib_mem_t *mem,
 								     squib_gpa_t addr,
 								     uint32_t value);
 /** Stores @p value at @p addr with release ordering. */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_store_u64_release(squib_mem_t *mem,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_store_u64_release(squib_mem_t *mem,
 								     squib_gpa_t addr,
 								     uint64_t value);
 

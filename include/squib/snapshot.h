@@ -86,7 +86,7 @@ typedef struct squib_snapshot_opts {
  *         SQUIB_SAVE_CLEAR_DIRTY).
  * Thread-safety: as squib_mem_remove_region(); accesses go on.
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_save(squib_mem_t *mem, int fd,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_save(squib_mem_t *mem, int fd,
 							const squib_snapshot_opts_t *opts);
 
 /**
@@ -116,7 +116,7 @@ SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_save(squib_mem_t *mem, int fd
  *         (pages already applied stay applied).
  * Thread-safety: as squib_mem_save().
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_load(squib_mem_t *mem, int fd,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_load(squib_mem_t *mem, int fd,
 							const squib_snapshot_opts_t *opts);
 
 SQUIB_END_DECLS

@@ -49,7 +49,7 @@ SQUIB_BEGIN_DECLS
  * region returns (or the handle is freed).
  * Thread-safety: lock-free, as squib_mem_read().
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_host_range(const squib_mem_t *mem,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_host_range(const squib_mem_t *mem,
 							      squib_gpa_t addr, size_t len,
 							      squib_prot_t access, void **host);
 
@@ -74,7 +74,7 @@ SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_host_range(const squib_mem_t 
  * Lifetime: as squib_mem_host_range(), for each region touched.
  * Thread-safety: lock-free, as squib_mem_read().
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_translate(const squib_mem_t *mem,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_translate(const squib_mem_t *mem,
 							     squib_gpa_t addr, size_t len,
 							     squib_prot_t access, struct iovec *iov,
 							     size_t iov_cap, size_t *iov_used);
@@ -98,7 +98,7 @@ typedef struct squib_pin squib_pin_t;
  * Thread-safety: lock-free with respect to accesses; safe from any thread.
  * Pins cost nothing on the access path.
  */
-SQUIB_API SQUIB_NODISCARD squib_status_t squib_mem_pin(squib_mem_t *mem, squib_gpa_t addr,
+SQUIB_NODISCARD SQUIB_API squib_status_t squib_mem_pin(squib_mem_t *mem, squib_gpa_t addr,
 						       size_t len, squib_prot_t access,
 						       struct iovec *iov, size_t iov_cap,
 						       size_t *iov_used, squib_pin_t **pin);

@@ -7,8 +7,12 @@
 #      that defines its own functions named like the library's internals;
 #      libdir, includedir and the version of the .pc file.
 #   2. CMake: find_package(squib-core 0.2 CONFIG) from a separate project
-#      (squib::core and squib::core_static); 0.1 is accepted, 0.3 and 1.0 refused.
-#   3. C++11: the headers from g++ and clang++, -Wpedantic -Werror.
+#      (squib::core and squib::core_static); 0.1 and 0.2 are accepted, the
+#      next minor and 1.0 refused.
+#   3. C++11: the headers from g++ and clang++, -Wpedantic -Werror; and
+#      SQUIB_NODISCARD in each compiler and language mode (nodiscard/):
+#      a (void) cast is quiet everywhere, a forgotten status warns where
+#      the header promises it.
 #   4. dlopen: two backend plugins that dlopen libsquibcore.so.0 and bind
 #      each function with dlvsym() at its version node of
 #      lib/libsquibcore.map (SQUIB_CORE_0.2, ...), loaded and unloaded by a host
@@ -163,6 +167,10 @@ for cxx in "${compilers[@]}"; do
 		LD_LIBRARY_PATH="$libdir" expect_version_output "$work/cxx"
 	done
 done
+
+step "SQUIB_NODISCARD: (void) is quiet, a forgotten status warns where promised"
+"$here/nodiscard/check.sh" "$includedir" | sed 's/^/    /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || die "SQUIB_NODISCARD does not behave as include/squib/export.h says"
 
 # --- 4. dlopen + dlvsym -------------------------------------------------
 step "dlopen: the plugins bind every symbol the library exports"
