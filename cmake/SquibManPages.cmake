@@ -9,6 +9,8 @@
 #     fails the build when a SQUIB_API function has no doc comment or the
 #     map and the headers disagree. Option SQUIB_BUILD_MANPAGES, on when
 #     perl is found.
+#   - the HTML reference (target docs-html, not part of ALL):
+#     cmake/SquibApiReference.cmake, included at the end.
 #
 # Included after SquibPackaging, whose SQUIB_PUBLIC_HEADERS it documents.
 
@@ -74,3 +76,5 @@ else()
 		message(STATUS "Man pages (man3): off (perl not found; SQUIB_BUILD_MANPAGES=OFF)")
 	endif()
 endif()
+
+include(SquibApiReference)
