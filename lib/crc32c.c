@@ -122,10 +122,79 @@ CRC_TARGET static uint64_t crc_three_way(uint64_t crc, const uint8_t **at, size_
 	return crc;
 }
 
+/*
+ * Where AVX-512 has carry-less products (VPCLMULQDQ), long buffers go
+ * faster still by folding: four 512-bit accumulators hold 256 bytes as
+ * sixteen 128-bit lanes, and each round moves every lane 256 bytes on
+ * (a lane A becomes lo(A) * x^(8n + 31) XOR hi(A) * x^(8n - 33) mod P,
+ * bit-reflected, for n = 256, which the CRC cannot tell from A followed by
+ * 256 zero bytes) and XORs in the next 256 bytes. At the end the four are
+ * folded into one by the same step with n = 64, and the crc32 instruction
+ * finishes on those 64 bytes and the tail. The register coming in is
+ * XORed into the first four bytes, which a CRC from 0 then cannot tell
+ * from starting at that register. Four products per 64 bytes, several in
+ * flight: about four times the three chains' speed.
+ */
+#define CRC_FOLD_MIN 512u
+#define CRC_FOLD_TARGET __attribute__((target("sse4.2,pclmul,avx512f,vpclmulqdq")))
+
+/* Both halves' constants in every 128-bit lane: x^(8n + 31) low, x^(8n - 33) high. */
+#define CRC_FOLD_CONSTANTS(low, high)                                                              \
+	_mm512_set_epi64((long long)(high), (long long)(low), (long long)(high), (long long)(low), \
+			 (long long)(high), (long long)(low), (long long)(high), (long long)(low))
+
+CRC_FOLD_TARGET static __m512i crc_fold(__m512i lanes, __m512i constants, __m512i next)
+{
+	__m512i low = _mm512_clmulepi64_epi128(lanes, constants, 0x00);
+	__m512i high = _mm512_clmulepi64_epi128(lanes, constants, 0x11);
+
+	return _mm512_ternarylogic_epi64(low, high, next, 0x96); /* low ^ high ^ next */
+}
+
+/* The register after at[0, len), len >= CRC_FOLD_MIN; the tail of fewer
+ * than 256 bytes is left to the caller through *at and *len. */
+CRC_FOLD_TARGET static uint64_t crc_fold_512(uint32_t crc, const uint8_t **at, size_t *len)
+{
+	const __m512i by_256 = CRC_FOLD_CONSTANTS(0xdcb17aa4u, 0xb9e02b86u);
+	const __m512i by_64 = CRC_FOLD_CONSTANTS(0x740eef02u, 0x9e4addf8u);
+	const uint8_t *p = *at;
+	size_t left = *len - 256;
+	__m512i a0 =
+	    _mm512_xor_si512(_mm512_loadu_si512(p), _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+								     0, 0, 0, 0, 0, (int)crc));
+	__m512i a1 = _mm512_loadu_si512(p + 64), a2 = _mm512_loadu_si512(p + 128),
+		a3 = _mm512_loadu_si512(p + 192);
+	uint8_t folded[64];
+	uint64_t wide = 0;
+
+	for (p += 256; left >= 256; p += 256, left -= 256) {
+		a0 = crc_fold(a0, by_256, _mm512_loadu_si512(p));
+		a1 = crc_fold(a1, by_256, _mm512_loadu_si512(p + 64));
+		a2 = crc_fold(a2, by_256, _mm512_loadu_si512(p + 128));
+		a3 = crc_fold(a3, by_256, _mm512_loadu_si512(p + 192));
+	}
+	a1 = crc_fold(a0, by_64, a1);
+	a2 = crc_fold(a1, by_64, a2);
+	a3 = crc_fold(a2, by_64, a3);
+	_mm512_storeu_si512(folded, a3);
+	for (size_t i = 0; i < sizeof(folded); i += 8)
+		wide = __builtin_ia32_crc32di(wide, load64(folded + i));
+	*at = p;
+	*len = left;
+	return wide;
+}
+
+static bool have_fold_instructions(void)
+{
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq");
+}
+
 CRC_TARGET static uint32_t crc32c_sse42(uint32_t crc, const uint8_t *at, size_t len)
 {
 	uint64_t wide = crc;
 
+	if (len >= CRC_FOLD_MIN && have_fold_instructions())
+		wide = crc_fold_512(crc, &at, &len);
 	while (len && ((uintptr_t)at & 7u)) {
 		wide = __builtin_ia32_crc32qi((uint32_t)wide, *at++);
 		len--;

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * White-box test of lib/crc32c.c. Its fast path cuts long buffers into
- * three interleaved chains and joins them with carry-less products; a
- * wrong joining constant would still give a checksum, only not CRC-32C,
- * and every snapshot this library wrote would be refused by any other
- * reader. So each length around each cut (the 3 x 256 and 3 x 8192 byte
- * rounds, the 8-byte words, the alignment head), at each alignment, is
+ * White-box test of lib/crc32c.c. Its fast paths fold long buffers 256
+ * bytes a round with AVX-512 carry-less products (where the CPU has them)
+ * or cut them into three interleaved chains joined with carry-less
+ * products; a wrong folding or joining constant would still give a
+ * checksum, only not CRC-32C, and every snapshot this library wrote would
+ * be refused by any other reader. So each length around each cut (the
+ * 512-byte least and 256-byte rounds of the fold, the 3 x 256 and
+ * 3 x 8192 byte rounds of the chains, the 8-byte words, the alignment
+ * head), at each alignment, is
  * compared with a bit-at-a-time CRC-32C computed here, and a CRC continued
  * across any split must equal the CRC of the whole.
  */
@@ -53,7 +56,8 @@ END_TEST
 /* Every length near a boundary of the fast path, at every alignment. */
 START_TEST(lengths_around_each_cut)
 {
-	static const size_t cuts[] = {0, 8, 768, 2 * 768, 3 * 8192, 2 * 3 * 8192, 3 * 8192 + 768};
+	static const size_t cuts[] = {0,    8,	     512,      768,	     1024,
+				      4096, 2 * 768, 3 * 8192, 2 * 3 * 8192, 3 * 8192 + 768};
 	uint8_t *data = random_bytes();
 
 	for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
