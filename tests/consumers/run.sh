@@ -21,8 +21,10 @@
 #
 #   tests/consumers/run.sh PREFIX WORKDIR [VERSION]
 #
-# PREFIX is where `cmake --install` put the library; WORKDIR receives the
-# builds (emptied first); VERSION (default 0.3.0) is the version expected.
+# PREFIX is where `cmake --install` put the library, or /usr for a system
+# install (stage 47: the Debian packages, with SQUIB_VALGRIND=0); WORKDIR
+# receives the builds (emptied first); VERSION (default 0.3.0) is the
+# version expected.
 # Environment: CC, CXX (default cc, c++), SQUIB_VALGRIND=0 skips valgrind,
 # SQUIB_VG_ROUNDS (100) and SQUIB_VG_CYCLES (10) bound the valgrind runs'
 # work, SQUIB_VG_TIMEOUT (300 seconds) each one's time: a run still going
@@ -83,6 +85,13 @@ includedir=$(pcv --variable=includedir)
 echo "    libdir=$libdir includedir=$includedir"
 echo "    --libs: $(pcv --libs)   --static --libs: $(pcv --static --libs)"
 
+# Whether the path ldd printed is libdir's libsquibcore.so.0, compared as
+# files: on a merged-/usr system (PREFIX /usr) the loader names the copy in
+# /usr/lib/ARCH by its /lib/ARCH path, the first its cache lists.
+is_installed_lib() {
+	[ -n "$1" ] && [ "$(realpath -e "$1")" = "$(realpath -e "$libdir/libsquibcore.so.0")" ]
+}
+
 read -ra pc_shared <<<"$(pcv --cflags --libs)"
 read -ra pc_static <<<"$(pcv --static --cflags --libs)"
 
@@ -92,8 +101,7 @@ for std in c99 c11; do
 		"${pc_shared[@]}"
 	# The installed library, not the build tree's nor a system copy.
 	resolved=$(LD_LIBRARY_PATH="$libdir" ldd "$work/pc-$std" | awk '$1 == "libsquibcore.so.0" { print $3 }')
-	[ "$resolved" = "$libdir/libsquibcore.so.0" ] ||
-		die "pc-$std resolves libsquibcore.so.0 to '$resolved'"
+	is_installed_lib "$resolved" || die "pc-$std resolves libsquibcore.so.0 to '$resolved'"
 	LD_LIBRARY_PATH="$libdir" expect_version_output "$work/pc-$std"
 done
 
@@ -128,8 +136,7 @@ grep -F -- "-- squib-core $version from $libdir/cmake/squib-core" "$work/cmake.l
 cmake --build "$work/cmake" >"$work/cmake-build.log" 2>&1 ||
 	{ cat "$work/cmake-build.log"; die "the CMake consumer does not build"; }
 resolved=$(ldd "$work/cmake/consumer_shared" | awk '$1 == "libsquibcore.so.0" { print $3 }')
-[ "$resolved" = "$libdir/libsquibcore.so.0" ] ||
-	die "consumer_shared resolves libsquibcore.so.0 to '$resolved'"
+is_installed_lib "$resolved" || die "consumer_shared resolves libsquibcore.so.0 to '$resolved'"
 if readelf -d "$work/cmake/consumer_static" | grep 'NEEDED.*libsquibcore' >/dev/null; then
 	die "consumer_static (squib::core_static) needs libsquibcore.so"
 fi
