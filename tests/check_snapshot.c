@@ -3447,6 +3447,17 @@ static void *guest_writes(void *arg)
 	return NULL;
 }
 
+/* Waits until the writer thread has made `more` writes since the call:
+ * each round then races with writes, however the host schedules us. */
+static void let_the_guest_write(struct guest_writer *w, unsigned long more)
+{
+	const unsigned long target = atomic_load(&w->writes) + more;
+	const struct timespec pause = {.tv_nsec = 100000};
+
+	while (atomic_load(&w->writes) < target && !atomic_load(&w->failures))
+		nanosleep(&pause, NULL);
+}
+
 static void migrate_round(squib_mem_t *src, squib_mem_t *dst, uint32_t save_flags,
 			  uint32_t load_flags)
 {
@@ -3476,7 +3487,9 @@ START_TEST(a_migration_converges_while_the_guest_writes)
 		ck_assert_int_eq(pthread_create(&thread, NULL, guest_writes, &w), 0);
 	migrate_round(src, dst, SQUIB_SAVE_CLEAR_DIRTY, 0);
 	for (int r = 0; r < rounds; r++) {
-		if (!concurrent)
+		if (concurrent)
+			let_the_guest_write(&w, 50);
+		else
 			for (int i = 0; i < 200; i++)
 				guest_write_once(&w);
 		migrate_round(src, dst, SQUIB_SAVE_DIRTY_ONLY | SQUIB_SAVE_CLEAR_DIRTY,
