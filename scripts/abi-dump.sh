@@ -70,6 +70,7 @@ env -u CFLAGS -u LDFLAGS -u CPPFLAGS cmake -S "$src" -B "$build" \
 	-DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS= -DCMAKE_C_FLAGS_DEBUG="$cflags" \
 	-DSQUIB_SANITIZE= -DSQUIB_WERROR=OFF -DBUILD_TESTING=OFF \
 	-DSQUIB_BUILD_STATIC=OFF -DSQUIB_BUILD_BENCH=OFF -DSQUIB_BUILD_EXAMPLES=OFF \
+	-DSQUIB_BUILD_MANPAGES=OFF \
 	>"$build/abi-configure.log" 2>&1 ||
 	{
 		cat "$build/abi-configure.log" >&2

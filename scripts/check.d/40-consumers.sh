@@ -23,6 +23,7 @@ cmake -S "$SQUIB_SRC" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSQUIB_WERROR
 targets=(squibcore)
 grep -q '^SQUIB_BUILD_STATIC:BOOL=ON' "$dir/CMakeCache.txt" && targets+=(squibcore_static)
 grep -q '^SQUIB_BUILD_TOOLS:BOOL=ON' "$dir/CMakeCache.txt" && targets+=(squib-mem)
+grep -q '^SQUIB_BUILD_MANPAGES:BOOL=ON' "$dir/CMakeCache.txt" && targets+=(squib-manpages)
 cmake --build "$dir" -j "$JOBS" --target "${targets[@]}"
 rm -rf "$prefix"
 cmake --install "$dir" --prefix "$prefix" >/dev/null

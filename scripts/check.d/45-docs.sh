@@ -24,7 +24,7 @@ cmake -S "$SQUIB_SRC" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSQUIB_WERROR
 grep -q '^SQUIB_BUILD_MANPAGES:BOOL=ON' "$dir/CMakeCache.txt" ||
 	{ echo "45-docs: SQUIB_BUILD_MANPAGES is off in $dir (is perl installed?)" >&2; exit 1; }
 # What `cmake --install` installs must exist: the same targets as stage 40,
-# and the pages (which the library depends on, named here all the same).
+# and the pages (part of ALL, not of the library, so named here).
 targets=(squibcore squib-manpages)
 grep -q '^SQUIB_BUILD_STATIC:BOOL=ON' "$dir/CMakeCache.txt" && targets+=(squibcore_static)
 grep -q '^SQUIB_BUILD_TOOLS:BOOL=ON' "$dir/CMakeCache.txt" && targets+=(squib-mem)
