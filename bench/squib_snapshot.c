@@ -207,40 +207,33 @@ static void check_guest(const squib_mem_t *mem, const struct content *c, const s
 	}
 }
 
-static void full_pread(int fd, void *buf, uint64_t len, uint64_t offset)
+/* All len bytes with pread or pwrite, retrying short counts and EINTR; a
+ * failure (or an end of file, or a write of nothing) ends the program. */
+static void full_move(int fd, uint8_t *at, uint64_t len, uint64_t offset, bool writing)
 {
-	uint8_t *at = buf;
-
 	while (len) {
-		ssize_t n = pread(fd, at, (size_t)len, (off_t)offset);
+		ssize_t n = writing ? pwrite(fd, at, (size_t)len, (off_t)offset)
+				    : pread(fd, at, (size_t)len, (off_t)offset);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			if (n == 0)
-				errno = ENODATA;
-			host_failed("pread");
+				errno = writing ? ENOSPC : ENODATA;
+			host_failed(writing ? "pwrite" : "pread");
 		}
 		at += n, len -= (uint64_t)n, offset += (uint64_t)n;
 	}
 }
 
+static void full_pread(int fd, void *buf, uint64_t len, uint64_t offset)
+{
+	full_move(fd, buf, len, offset, false);
+}
+
 static void full_pwrite(int fd, const void *buf, uint64_t len, uint64_t offset)
 {
-	const uint8_t *at = buf;
-
-	while (len) {
-		ssize_t n = pwrite(fd, at, (size_t)len, (off_t)offset);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = ENOSPC;
-			host_failed("pwrite");
-		}
-		at += n, len -= (uint64_t)n, offset += (uint64_t)n;
-	}
+	full_move(fd, (uint8_t *)(uintptr_t)buf, len, offset, true);
 }
 
 /* Pages of the file from byte `at` on, as the content says. */

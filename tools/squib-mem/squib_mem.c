@@ -588,6 +588,18 @@ static int check_carried(const struct input *f, const struct rec_file *parsed, u
 	return status;
 }
 
+/* Reads exactly n bytes at `at` of f into buf; a short or failed read is
+ * the input's trouble, not a verdict on it. */
+static int read_whole(struct input *f, uint8_t *buf, size_t n, uint64_t at)
+{
+	ssize_t got = pread(f->fd, buf, n, (off_t)at);
+
+	if (got != (ssize_t)n)
+		return complain(EXIT_USAGE, f->name, "cannot read byte %" PRIu64 ": %s", at,
+				got < 0 ? strerror(errno) : "short read");
+	return EXIT_GOOD;
+}
+
 /* Bytes [from, to] of a ZERO run's hole in a file record are zeros; read
  * a chunk at a time, as a ZERO run has no size limit. */
 static int check_hole(struct input *f, const struct rec_region *g, const struct rec_run *run,
@@ -599,11 +611,9 @@ static int check_hole(struct input *f, const struct rec_region *g, const struct 
 	for (uint64_t at = first; at <= last;) {
 		uint64_t file_at = g->data_offset + g->base % REC_PAGE + at;
 		size_t n = last - at < CHUNK ? (size_t)(last - at) + 1 : CHUNK;
-		ssize_t got = pread(f->fd, buf, n, (off_t)file_at);
 
-		if (got != (ssize_t)n)
-			return complain(EXIT_USAGE, f->name, "cannot read byte %" PRIu64 ": %s",
-					file_at, got < 0 ? strerror(errno) : "short read");
+		if (read_whole(f, buf, n, file_at) != EXIT_GOOD)
+			return EXIT_USAGE;
 		for (size_t b = 0; b < n; b++)
 			if (buf[b])
 				return complain(EXIT_BAD, f->name,
@@ -620,11 +630,8 @@ static int check_hole(struct input *f, const struct rec_region *g, const struct 
  * REC_RUN_MAX_PAGES pages, the size of buf). */
 static int check_data_run(struct input *f, const struct rec_run *run, uint8_t *buf)
 {
-	ssize_t n = pread(f->fd, buf, (size_t)run->len, (off_t)run->data_at);
-
-	if (n != (ssize_t)run->len)
-		return complain(EXIT_USAGE, f->name, "cannot read byte %" PRIu64 ": %s",
-				run->data_at, n < 0 ? strerror(errno) : "short read");
+	if (read_whole(f, buf, (size_t)run->len, run->data_at) != EXIT_GOOD)
+		return EXIT_USAGE;
 	if (rec_crc32c(0, buf, (size_t)run->len) != run->data_crc)
 		return complain(EXIT_BAD, f->name,
 				"byte %" PRIu64 ": the DATA run at byte %" PRIu64
