@@ -31,7 +31,8 @@ enum squib_fault_kind {
 	SQUIB_FAULT_MLOCK = 1u << 11,	     /* squib_host_lock_on_fault */
 	SQUIB_FAULT_MPROTECT = 1u << 12,     /* squib_host_protect */
 	SQUIB_FAULT_FALLOCATE = 1u << 13,    /* squib_host_punch_hole */
-	SQUIB_FAULT_ALL = (1u << 14) - 1
+	SQUIB_FAULT_THREAD = 1u << 14,	     /* squib_host_thread_start */
+	SQUIB_FAULT_ALL = (1u << 15) - 1
 };
 
 /* Resets the counters and arms the injector: the nth request (1 = the next

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -269,6 +270,40 @@ int squib_host_punch_hole(int fd, uint64_t offset, uint64_t length)
 	(void)length;
 	errno = EOPNOTSUPP;
 	return -1;
+#endif
+}
+
+int squib_host_thread_start(pthread_t *thread, void *(*run)(void *), void *arg)
+{
+	sigset_t all, kept;
+	int err;
+
+	if (FAULT(SQUIB_FAULT_THREAD))
+		return EAGAIN;
+	/* A new thread inherits the mask of the one that creates it. */
+	sigfillset(&all);
+	err = pthread_sigmask(SIG_SETMASK, &all, &kept);
+	if (err)
+		return err;
+	err = pthread_create(thread, NULL, run, arg);
+	(void)pthread_sigmask(SIG_SETMASK, &kept, NULL);
+	return err;
+}
+
+void squib_host_thread_join(pthread_t thread)
+{
+	/* Fails only for a thread that is not joinable, which ours is. */
+	(void)pthread_join(thread, NULL);
+}
+
+void squib_host_thread_name(const char *name)
+{
+#if defined(__linux__)
+	(void)pthread_setname_np(pthread_self(), name);
+#elif defined(__APPLE__)
+	(void)pthread_setname_np(name);
+#else
+	(void)name;
 #endif
 }
 

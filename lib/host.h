@@ -56,6 +56,19 @@ int squib_host_dup(int fd);
 void squib_host_close(int fd);
 int squib_host_punch_hole(int fd, uint64_t offset, uint64_t length);
 
+/*
+ * Starts a thread of the library's own running run(arg), with every signal
+ * blocked: a signal meant for the process must not land on it, whose code
+ * knows nothing of the caller's handlers. 0, or the errno of the failure
+ * (EAGAIN at a thread limit). The thread gives itself a name with
+ * squib_host_thread_name(); squib_host_thread_join() waits for it.
+ */
+int squib_host_thread_start(pthread_t *thread, void *(*run)(void *), void *arg);
+void squib_host_thread_join(pthread_t thread);
+/* Names the calling thread, as ps and gdb show it, where the host can;
+ * name is at most 15 characters. */
+void squib_host_thread_name(const char *name);
+
 int squib_host_key_create(pthread_key_t *key, void (*destructor)(void *));
 int squib_host_key_set(pthread_key_t key, const void *value);
 
