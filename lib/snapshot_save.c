@@ -5,12 +5,20 @@
  * The guest may keep writing while it is saved (a pre-copy migration), so
  * every run's bytes are first copied into a buffer of one run's size and
  * checksummed and written from there: what the checksum covers is what
- * went out. Whether a page is all zeros is decided on that copy too.
+ * went out. Whether a page is all zeros is asked of the guest's page
+ * itself: a page found zero goes in a ZERO run, and one that is not is
+ * copied, zeros or not by then, with its checksum; either is the page as
+ * it was at some moment of the save, which is all a running guest allows.
  *
  * The dirty bitmaps of the regions that log are harvested (and cleared,
  * with SQUIB_SAVE_CLEAR_DIRTY) before any page is copied, so that a write
  * racing with the save is in this record or sets its bit again for the
  * next; if the save fails, what the harvest cleared is put back.
+ *
+ * With SQUIB_SAVE_HELPER_THREAD the pages are copied and checksummed on a
+ * thread of the save's own while the calling thread writes the runs
+ * before them (lib/save_ring.h): the copy then costs no time the write
+ * does not already take. The record is the same byte for byte.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,13 +35,24 @@
 #include "error.h"
 #include "host.h"
 #include "mem_internal.h"
+#include "save_ring.h"
 #include "snapshot_format.h"
 #include "snapshot_io.h"
 
-#define SAVE_FLAGS (SQUIB_SAVE_STREAM | SQUIB_SAVE_DIRTY_ONLY | SQUIB_SAVE_CLEAR_DIRTY)
+#define SAVE_FLAGS                                                                                 \
+	(SQUIB_SAVE_STREAM | SQUIB_SAVE_DIRTY_ONLY | SQUIB_SAVE_CLEAR_DIRTY |                      \
+	 SQUIB_SAVE_HELPER_THREAD)
 #define RUN_BUFFER_BYTES ((size_t)SNAP_RUN_MAX_PAGES * SNAP_PAGE)
 
 static const char *const caller = "squib_mem_save";
+
+/* One run being built or written: its entry, and a DATA run's bytes. */
+struct run_slot {
+	struct snap_run run;
+	uint64_t data_at; /* a file record: where the bytes go */
+	size_t len;	  /* bytes in data */
+	uint8_t *data;	  /* RUN_BUFFER_BYTES */
+};
 
 /* What one save holds. */
 struct save {
@@ -41,9 +60,12 @@ struct save {
 	const struct table *table;
 	uint32_t flags;
 	struct record_fd out;
+	const uint64_t *data_offsets; /* a file record: where each region's span begins */
 	uint64_t **harvested; /* [count]: the bits taken from each logging region, or NULL */
-	uint8_t *buffer;      /* one run's bytes */
-	uint8_t *runs;	      /* file records: the run table, encoded */
+	uint8_t *buffers;     /* the slots' data, one after another */
+	struct run_slot slots[SAVE_RING_SLOTS];
+	struct save_ring *ring; /* with a helper thread, else NULL: one slot */
+	uint8_t *runs;		/* file records: the run table, encoded */
 	uint64_t run_count;
 	uint64_t run_capacity;
 };
@@ -53,10 +75,34 @@ static uint64_t align_up(uint64_t value, uint64_t align)
 	return (value + align - 1) / align * align;
 }
 
-/* Whether len bytes are all zero. A page of data usually shows a non-zero
- * byte in its first line, so the scan stops at the first 64 bytes that
- * hold one instead of reading the whole page. */
-static bool is_zero(const uint8_t *at, size_t len)
+/*
+ * Guest memory that the guest (or another thread's library write) may be
+ * writing meanwhile: a race by design, as squib_mem_read()'s copy races a
+ * guest's stores, and why the save checksums its own copy. In a
+ * ThreadSanitizer build both functions are plain loops outside its view
+ * (its memcpy interceptor would look), which would otherwise report the
+ * guest's race as the library's.
+ */
+#if defined(__SANITIZE_THREAD__)
+__attribute__((no_sanitize_thread)) static bool guest_is_zero(const uint8_t *at, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (at[i])
+			return false;
+	return true;
+}
+
+__attribute__((no_sanitize_thread)) static void copy_guest(uint8_t *to, const uint8_t *from,
+							   size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		to[i] = from[i];
+}
+#else
+/* Whether the guest's len bytes are all zero. A page of data usually
+ * shows a non-zero byte in its first line, so the scan stops at the first
+ * 64 bytes that hold one instead of reading the whole page. */
+static bool guest_is_zero(const uint8_t *at, size_t len)
 {
 	uint64_t any = 0;
 	size_t i = 0;
@@ -72,21 +118,6 @@ static bool is_zero(const uint8_t *at, size_t len)
 	return any == 0;
 }
 
-/*
- * Copies guest memory that the guest (or another thread's library write)
- * may be writing meanwhile: a race by design, as squib_mem_read()'s copy
- * races a guest's stores, and why the save checksums its own copy. In a
- * ThreadSanitizer build the copy is a plain loop outside its view, which
- * would otherwise report the guest's race as the library's.
- */
-#if defined(__SANITIZE_THREAD__)
-__attribute__((no_sanitize_thread)) static void copy_guest(uint8_t *to, const uint8_t *from,
-							   size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		to[i] = from[i];
-}
-#else
 static void copy_guest(uint8_t *to, const uint8_t *from, size_t len)
 {
 	memcpy(to, from, len);
@@ -212,96 +243,173 @@ static squib_status_t keep_run(struct save *save, const uint8_t encoded[SNAP_RUN
 	return SQUIB_OK;
 }
 
-/* Emits a run of region i whose DATA bytes (len of them) are in the
- * buffer; data_at is where a file record keeps them. */
-static squib_status_t emit_run(struct save *save, const struct snap_run *run, size_t len,
-			       uint64_t data_at)
+/* Writes out the run in slot: a stream record's entry and bytes, or a
+ * file record's bytes, its entry kept for the run table. The calling
+ * thread's work, in the order the runs were built. */
+static squib_status_t emit_run(struct save *save, const struct run_slot *slot)
 {
 	uint8_t encoded[SNAP_RUN_BYTES];
 	squib_status_t status;
 
-	snap_run_encode(run, encoded);
+	snap_run_encode(&slot->run, encoded);
 	if (save->out.stream) {
-		status = record_write2(&save->out, encoded, sizeof(encoded), save->buffer,
-				       run->type == SNAP_RUN_DATA ? len : 0, save->out.at);
+		status = record_write2(&save->out, encoded, sizeof(encoded), slot->data, slot->len,
+				       save->out.at);
 		save->run_count++;
 		return status;
 	}
-	if (run->type == SNAP_RUN_DATA) {
-		status = record_write(&save->out, save->buffer, len, data_at);
+	if (slot->run.type == SNAP_RUN_DATA) {
+		status = record_write(&save->out, slot->data, slot->len, slot->data_at);
 		if (status != SQUIB_OK)
 			return status;
 	}
 	return keep_run(save, encoded);
 }
 
-/* Ends the run being built, if any. */
-static squib_status_t flush_run(struct save *save, struct snap_run *run, size_t *filled,
-				uint64_t data_at)
-{
-	squib_status_t status;
+/* A helper thread's publish found the calling thread stopped (by a failed
+ * write, whose status it reports): the runs end. Never returned by the
+ * save. */
+#define SAVE_STOPPED SQUIB_E_IO
 
-	if (!run->page_count)
+/* Ends the run in *slot, if any: written now, or with a helper thread
+ * handed to the calling thread and *slot moved to the next free one. */
+static squib_status_t deliver(struct save *save, struct run_slot **slot)
+{
+	squib_status_t status = SQUIB_OK;
+
+	if (!(*slot)->run.page_count)
 		return SQUIB_OK;
-	status = emit_run(save, run, *filled, data_at);
-	run->page_count = 0;
-	*filled = 0;
+	if (save->ring) {
+		int next = save_ring_publish(save->ring);
+
+		if (next < 0)
+			return SAVE_STOPPED;
+		*slot = &save->slots[next];
+	} else {
+		status = emit_run(save, *slot);
+	}
+	(*slot)->run.page_count = 0;
+	(*slot)->len = 0;
 	return status;
 }
 
 /*
- * The runs of region i (its index in the table), page by page: a run grows
- * while its pages are carried and of one kind (all zeros or not), and a
- * DATA run while it has fewer than SNAP_RUN_MAX_PAGES. A DATA run's bytes
- * gather in the buffer, its checksum with them; a page
- * is copied to the end of them before its kind is known, which is safe:
- * a page of another kind ends the run before it, and a ZERO run keeps
- * nothing there, so the page is at the buffer's start when it begins one.
+ * The runs of region i (its index in the table), page by page, built in
+ * *slot: a run grows while its pages are carried and of one kind (all
+ * zeros or not), and a DATA run while it has fewer than
+ * SNAP_RUN_MAX_PAGES. A DATA run's bytes gather in the slot, its checksum
+ * with them.
  */
-static squib_status_t save_region(struct save *save, uint32_t i, uint64_t data_offset)
+static squib_status_t save_region(struct save *save, uint32_t i, struct run_slot **slot)
 {
 	const struct region *region = &save->table->regions[i];
+	uint64_t data_offset = save->data_offsets ? save->data_offsets[i] : 0;
 	struct snap_region described;
-	struct snap_run run = {0};
-	uint64_t pages, data_at = 0;
-	size_t filled = 0;
+	uint64_t pages;
 	squib_status_t status = SQUIB_OK;
 
 	region_of(region, &described);
 	pages = snap_region_pages(&described);
 	for (uint64_t page = 0; page < pages && status == SQUIB_OK; page++) {
+		struct run_slot *at;
 		uint64_t offset, len;
 		uint32_t type;
 
-		if (!carried(save, i, page) ||
-		    (run.type == SNAP_RUN_DATA && run.page_count == SNAP_RUN_MAX_PAGES)) {
-			status = flush_run(save, &run, &filled, data_at);
+		if (!carried(save, i, page) || ((*slot)->run.type == SNAP_RUN_DATA &&
+						(*slot)->run.page_count == SNAP_RUN_MAX_PAGES)) {
+			status = deliver(save, slot);
 			if (status != SQUIB_OK || !carried(save, i, page))
 				continue;
 		}
 		snap_run_span(&described, page, 1, &offset, &len);
-		copy_guest(save->buffer + filled, region->host + offset, (size_t)len);
-		type = is_zero(save->buffer + filled, (size_t)len) ? SNAP_RUN_ZERO : SNAP_RUN_DATA;
-		if (run.page_count && run.type != type) {
-			status = flush_run(save, &run, &filled, data_at);
+		type = guest_is_zero(region->host + offset, (size_t)len) ? SNAP_RUN_ZERO
+									 : SNAP_RUN_DATA;
+		if ((*slot)->run.page_count && (*slot)->run.type != type) {
+			status = deliver(save, slot);
 			if (status != SQUIB_OK)
 				continue;
 		}
-		if (!run.page_count) {
-			run = (struct snap_run){.type = type, .region = i, .first_page = page};
-			data_at = data_offset + region->base % SNAP_PAGE + offset;
+		at = *slot;
+		if (!at->run.page_count) {
+			at->run = (struct snap_run){.type = type, .region = i, .first_page = page};
+			at->data_at = data_offset + region->base % SNAP_PAGE + offset;
 		}
-		run.page_count++;
-		/* Checksummed now, while the page just copied is in the L1 cache;
-		 * the run's bytes are the pages' bytes in order. */
+		at->run.page_count++;
 		if (type == SNAP_RUN_DATA) {
-			run.data_crc =
-			    crc32c_update(run.data_crc, save->buffer + filled, (size_t)len);
-			filled += (size_t)len;
+			/* Checksummed now, while the page just copied is in
+			 * the L1 cache; the run's bytes are the pages' bytes
+			 * in order. */
+			copy_guest(at->data + at->len, region->host + offset, (size_t)len);
+			at->run.data_crc =
+			    crc32c_update(at->run.data_crc, at->data + at->len, (size_t)len);
+			at->len += (size_t)len;
 		}
 	}
 	if (status == SQUIB_OK)
-		status = flush_run(save, &run, &filled, data_at);
+		status = deliver(save, slot);
+	return status;
+}
+
+/* Every region's runs, in order. */
+static squib_status_t save_regions(struct save *save, struct run_slot *slot)
+{
+	squib_status_t status = SQUIB_OK;
+
+	for (size_t i = 0; i < save->table->count && status == SQUIB_OK; i++)
+		status = save_region(save, (uint32_t)i, &slot);
+	return status;
+}
+
+/* ---- the helper thread ---- */
+
+static void *helper_main(void *arg)
+{
+	struct save *save = arg;
+
+	squib_host_thread_name("squib-save");
+	(void)save_regions(save, &save->slots[0]);
+	save_ring_finish(save->ring);
+	return NULL;
+}
+
+/* The calling thread's side: writes each run the helper hands over. */
+static squib_status_t write_handed_runs(struct save *save)
+{
+	squib_status_t status = SQUIB_OK;
+	int slot;
+
+	while ((slot = save_ring_take(save->ring)) >= 0) {
+		status = emit_run(save, &save->slots[slot]);
+		save_ring_release(save->ring);
+		if (status != SQUIB_OK) {
+			save_ring_stop(save->ring);
+			break;
+		}
+	}
+	return status;
+}
+
+/* The runs of every region, on a helper thread where the flags allow one
+ * and it starts (and in the calling thread where it does not). */
+static squib_status_t write_runs(struct save *save)
+{
+	struct save_ring ring;
+	pthread_t helper;
+	squib_status_t status;
+
+	if (!(save->flags & SQUIB_SAVE_HELPER_THREAD) || !save->table->count ||
+	    save_ring_init(&ring) != 0)
+		return save_regions(save, &save->slots[0]);
+	save->ring = &ring;
+	if (squib_host_thread_start(&helper, helper_main, save) != 0) {
+		save->ring = NULL;
+		save_ring_destroy(&ring);
+		return save_regions(save, &save->slots[0]);
+	}
+	status = write_handed_runs(save);
+	squib_host_thread_join(helper);
+	save->ring = NULL;
+	save_ring_destroy(&ring);
 	return status;
 }
 
@@ -363,8 +471,8 @@ static squib_status_t save_stream(struct save *save, struct snap_header *header)
 				  caller, save->table->count);
 	status = record_write(&save->out, front, bytes, 0);
 	squib_host_free(front);
-	for (size_t i = 0; i < save->table->count && status == SQUIB_OK; i++)
-		status = save_region(save, (uint32_t)i, 0);
+	if (status == SQUIB_OK)
+		status = write_runs(save);
 	if (status != SQUIB_OK)
 		return status;
 	snap_run_encode(&(struct snap_run){.type = SNAP_RUN_END, .first_page = save->run_count},
@@ -396,8 +504,9 @@ static squib_status_t save_file(struct save *save, struct snap_header *header)
 		return squib_fail(SQUIB_E_IO, "%s: cannot truncate fd %d: %s", caller, save->out.fd,
 				  strerror(err));
 	}
-	for (size_t i = 0; i < table->count && status == SQUIB_OK; i++)
-		status = save_region(save, (uint32_t)i, data_offsets[i]);
+	save->data_offsets = data_offsets;
+	status = write_runs(save);
+	save->data_offsets = NULL;
 	if (status == SQUIB_OK && save->run_count)
 		status = record_write(&save->out, save->runs,
 				      (size_t)save->run_count * SNAP_RUN_BYTES, spans_end);
@@ -434,21 +543,27 @@ static squib_status_t save_locked(squib_mem_t *mem, int fd, uint32_t flags)
 	struct snap_header header = {.kind = save.out.stream ? SNAP_KIND_STREAM : SNAP_KIND_FILE,
 				     .flags = flags & SQUIB_SAVE_DIRTY_ONLY ? SNAP_INCREMENTAL : 0,
 				     .region_count = (uint32_t)save.table->count};
+	size_t buffers;
 	squib_status_t status;
 
 	if (save.table->count > SNAP_MAX_REGIONS)
 		return squib_fail(SQUIB_E_UNSUPPORTED, "%s: %zu regions, the format holds %u",
 				  caller, save.table->count, SNAP_MAX_REGIONS);
-	save.buffer = squib_host_alloc(RUN_BUFFER_BYTES);
-	if (!save.buffer)
-		return squib_fail(SQUIB_E_NO_MEMORY, "%s: cannot allocate a buffer of %zu bytes",
-				  caller, RUN_BUFFER_BYTES);
+	/* One run's buffer, or one for each slot of the helper's ring. */
+	buffers = flags & SQUIB_SAVE_HELPER_THREAD ? SAVE_RING_SLOTS : 1;
+	save.buffers = squib_host_alloc(buffers * RUN_BUFFER_BYTES);
+	if (!save.buffers)
+		return squib_fail(SQUIB_E_NO_MEMORY,
+				  "%s: cannot allocate %zu run buffers of %zu bytes", caller,
+				  buffers, RUN_BUFFER_BYTES);
+	for (size_t k = 0; k < buffers; k++)
+		save.slots[k].data = save.buffers + k * RUN_BUFFER_BYTES;
 	status = harvest(&save);
 	if (status == SQUIB_OK)
 		status = save.out.stream ? save_stream(&save, &header) : save_file(&save, &header);
 	free_harvests(&save, status != SQUIB_OK);
 	squib_host_free(save.runs);
-	squib_host_free(save.buffer);
+	squib_host_free(save.buffers);
 	return status;
 }
 

@@ -1883,10 +1883,14 @@ static void expect_hello(int fd)
 
 START_TEST(argument_refusals)
 {
-	static const uint32_t not_for_save[] = {SQUIB_LOAD_MAP_PRIVATE, SQUIB_LOAD_APPLY, 0x8,
+	static const uint32_t not_for_save[] = {SQUIB_LOAD_MAP_PRIVATE, SQUIB_LOAD_APPLY, 0x10,
 						0x1000, 0x80000000u};
-	static const uint32_t not_for_load[] = {SQUIB_SAVE_STREAM, SQUIB_SAVE_DIRTY_ONLY,
-						SQUIB_SAVE_CLEAR_DIRTY, 0x400, 0x80000000u};
+	static const uint32_t not_for_load[] = {SQUIB_SAVE_STREAM,
+						SQUIB_SAVE_DIRTY_ONLY,
+						SQUIB_SAVE_CLEAR_DIRTY,
+						SQUIB_SAVE_HELPER_THREAD,
+						0x400,
+						0x80000000u};
 	squib_mem_t *mem = small_layout_new(), *empty = test_mem_new();
 	int out = hello_file(), in = saved(mem, 0);
 	struct {
@@ -3492,7 +3496,11 @@ START_TEST(a_migration_converges_while_the_guest_writes)
 		else
 			for (int i = 0; i < 200; i++)
 				guest_write_once(&w);
-		migrate_round(src, dst, SQUIB_SAVE_DIRTY_ONLY | SQUIB_SAVE_CLEAR_DIRTY,
+		/* every other round copies on a helper thread, racing the
+		 * guest's writes as the calling thread's copy does */
+		migrate_round(src, dst,
+			      SQUIB_SAVE_DIRTY_ONLY | SQUIB_SAVE_CLEAR_DIRTY |
+				  (r % 2 ? SQUIB_SAVE_HELPER_THREAD : 0),
 			      SQUIB_LOAD_APPLY);
 	}
 	if (concurrent) {

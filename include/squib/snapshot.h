@@ -40,6 +40,16 @@ SQUIB_BEGIN_DECLS
 /** Clear the dirty bits of the pages saved, atomically: a write racing with
  *  the save is in this record or the next. */
 #define SQUIB_SAVE_CLEAR_DIRTY 0x04u
+/** Let the save start one thread of its own, for as long as it lasts: that
+ *  thread copies and checksums the pages while the calling thread writes
+ *  the runs before them, so that a save takes about as long as writing its
+ *  bytes. The record is the same byte for byte. The thread blocks every
+ *  signal, makes no system call beyond starting, naming and ending itself
+ *  and futex waits, and has ended when the save returns; where one cannot
+ *  be started (a thread limit), the calling thread does all the work.
+ *  Leave it clear where a seccomp filter forbids starting threads. A 0.3
+ *  library refuses the flag (SQUIB_E_INVALID_ARGUMENT). Since 0.4. */
+#define SQUIB_SAVE_HELPER_THREAD 0x08u
 /** (A file record.) Map the file's page data copy-on-write instead of
  *  reading it: the restore costs the same for 16 MiB and 16 GiB, and pages
  *  are read on first touch. Regions whose base or size is not a multiple

@@ -206,6 +206,8 @@ static const char *kind_name(unsigned kind)
 		return "mprotect";
 	case SQUIB_FAULT_FALLOCATE:
 		return "fallocate";
+	case SQUIB_FAULT_THREAD:
+		return "thread";
 	default:
 		return "?";
 	}
@@ -232,6 +234,8 @@ static int injected_errno(unsigned kind)
 		return EPERM;
 	case SQUIB_FAULT_FALLOCATE:
 		return EIO;
+	case SQUIB_FAULT_THREAD:
+		return EAGAIN;
 	default:
 		return 0;
 	}
@@ -1645,6 +1649,8 @@ END_TEST
 struct snapshot_ctx {
 	int fd;
 	uint32_t flags;
+	uint8_t want[65536]; /* with the helper thread: the record without it */
+	size_t want_len;
 };
 
 /* An unlinked temporary file. */
@@ -1696,6 +1702,49 @@ static squib_status_t op_load_fresh(void *arg)
 	squib_mem_free(fresh);
 	return status;
 }
+
+/* The record in fd, into buf (of 64 KiB); its length. */
+static size_t record_in(int fd, uint8_t *buf)
+{
+	off_t end = lseek(fd, 0, SEEK_END);
+
+	ck_assert_int_gt(end, 0);
+	ck_assert_int_le(end, 65536);
+	ck_assert_int_eq(pread(fd, buf, (size_t)end, 0), end);
+	return (size_t)end;
+}
+
+/* A helper thread that could not start: the calling thread did all the
+ * work, and wrote the record a save without the flag writes. */
+static void save_helper_absorbed(void *arg)
+{
+	struct snapshot_ctx *ctx = arg;
+	static uint8_t got[65536];
+
+	ck_assert_uint_eq(record_in(ctx->fd, got), ctx->want_len);
+	ck_assert_msg(memcmp(got, ctx->want, ctx->want_len) == 0,
+		      "the record saved without the helper thread differs");
+}
+
+static const struct sweep_spec save_helper_spec = {.absorbable = SQUIB_FAULT_THREAD,
+						   .absorbed = save_helper_absorbed};
+
+START_TEST(test_save_helper_thread)
+{
+	struct snapshot_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	ck_assert_ptr_nonnull(ctx);
+	ctx->fd = snapshot_file();
+	ck_assert_int_eq(op_save(ctx), SQUIB_OK);
+	ctx->want_len = record_in(ctx->fd, ctx->want);
+	ctx->flags = SQUIB_SAVE_HELPER_THREAD;
+	(void)sweep_spec("squib_mem_save (HELPER_THREAD)", op_save, ctx, &save_helper_spec);
+	ck_assert_uint_eq(last_absorbed, 1);
+	ck_assert_ptr_nonnull(strstr(last_kinds, "thread (absorbed)"));
+	close(ctx->fd);
+	free(ctx);
+}
+END_TEST
 
 START_TEST(test_load_fresh)
 {
@@ -2008,6 +2057,7 @@ static Suite *sweeps_suite(void)
 	tcase_add_test(tc, test_set_dirty_log);
 	tcase_add_test(tc, test_get_dirty_log_never_fails_for_memory);
 	tcase_add_test(tc, test_save);
+	tcase_add_test(tc, test_save_helper_thread);
 	tcase_add_test(tc, test_load_apply);
 	tcase_add_test(tc, test_load_fresh);
 	suite_add_tcase(s, tc);
