@@ -3,7 +3,7 @@
  * example_migrate: a pre-copy live migration of a 256 MiB guest, for real.
  *
  *     example_migrate [--quick] [--tcp] [--writers N] [--rate WRITES_PER_S]
- *                     [--downtime-ms MS] [--max-rounds N]
+ *                     [--downtime-ms MS] [--max-rounds N] [--helper-thread]
  *                     [--kvm PLUGIN GUEST_BIN LIBSQUIBCORE]
  *
  * This process is the source: it builds the guest (guest.h), starts the
@@ -11,8 +11,10 @@
  * (source.c). A fork()ed child is the destination (destination.c). They
  * talk over a Unix socketpair, or with --tcp over a TCP connection on the
  * loopback; the protocol is in proto.h. --quick is the ctest run: a modest
- * write rate, so that it takes a few seconds. With --kvm a KVM vCPU writes
- * the guest too (vcpu_writer.h): PLUGIN is examples/kvm's squib-kvm.so,
+ * write rate, so that it takes a few seconds. --helper-thread saves every
+ * record with SQUIB_SAVE_HELPER_THREAD: the library copies and checksums
+ * the pages on a thread of its own while this one sends. With --kvm a KVM
+ * vCPU writes the guest too (vcpu_writer.h): PLUGIN is examples/kvm's squib-kvm.so,
  * GUEST_BIN the flat binary of vcpu_guest.S, LIBSQUIBCORE the path of the
  * library this program runs on; without a usable /dev/kvm that part is
  * skipped and the migration runs without it.
@@ -40,7 +42,7 @@ static void usage(void)
 {
 	(void)fprintf(stderr, "usage: example_migrate [--quick] [--tcp] [--writers N]"
 			      " [--rate WRITES_PER_S] [--downtime-ms MS] [--max-rounds N]"
-			      " [--kvm PLUGIN GUEST_BIN LIBSQUIBCORE]\n");
+			      " [--helper-thread] [--kvm PLUGIN GUEST_BIN LIBSQUIBCORE]\n");
 }
 
 static bool number(const char *text, unsigned long long max, unsigned long long *out)
@@ -68,6 +70,8 @@ static bool parse(int argc, char **argv, struct options *opts)
 
 		if (strcmp(arg, "--quick") == 0) {
 			opts->quick = true;
+		} else if (strcmp(arg, "--helper-thread") == 0) {
+			opts->helper_thread = true;
 		} else if (strcmp(arg, "--tcp") == 0) {
 			opts->tcp = true;
 		} else if (strcmp(arg, "--writers") == 0 && value && number(value, 16, &n) && n) {

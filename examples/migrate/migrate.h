@@ -19,6 +19,7 @@ struct options {
 	uint64_t rate;	      /* writes per second, all writers together */
 	uint64_t downtime_ns; /* the target: stop when remaining / bandwidth fits */
 	unsigned max_rounds;  /* live incremental rounds at most */
+	bool helper_thread;   /* saves with SQUIB_SAVE_HELPER_THREAD */
 	/* --kvm: a vCPU writes too (NULL: none) */
 	const char *kvm_plugin; /* squib-kvm.so */
 	const char *kvm_guest;	/* the flat binary of vcpu_guest.S */

@@ -95,7 +95,8 @@ static bool send_round(struct source *s, const char *phase, uint32_t flags, uint
 	uint64_t start = now_ns(), moved;
 	bool good;
 
-	opts.flags = flags;
+	/* A helper thread copies and checksums while this one sends. */
+	opts.flags = flags | (s->opts->helper_thread ? SQUIB_SAVE_HELPER_THREAD : 0);
 	if (!frame_send(relay_fd(s->relay),
 			&(struct frame){.type = FRAME_RECORD,
 					.round = number,
@@ -197,6 +198,9 @@ static void print_totals(const struct source *s, uint64_t ns, uint64_t downtime,
 {
 	uint64_t records = s->moved - s->frames;
 
+	(void)printf("saves: %s\n", s->opts->helper_thread
+					? "pages copied on the library's helper thread"
+					: "pages copied on the sending thread");
 	(void)printf("rounds: %u (1 full, %u live, 1 final; the live phase ended: %s)\n", s->count,
 		     s->count - 2, why);
 	(void)printf("sent: %" PRIu64 " bytes of records and %" PRIu64 " of frames, %" PRIu64
