@@ -93,31 +93,6 @@ static void dirty_some(squib_mem_t *mem)
 		    mem, SQUIB_GPA((BIG_BASE & ~(uint64_t)(PAGE - 1)) + p * PAGE), (uint8_t)p));
 }
 
-static size_t file_size(int fd)
-{
-	struct stat st;
-
-	ck_assert_int_eq(fstat(fd, &st), 0);
-	return (size_t)st.st_size;
-}
-
-/* The whole file; free() it. */
-static uint8_t *read_all(int fd, size_t *len)
-{
-	size_t n = file_size(fd);
-	uint8_t *buf = malloc(n ? n : 1);
-
-	ck_assert_ptr_nonnull(buf);
-	for (size_t at = 0; at < n;) {
-		ssize_t got = pread(fd, buf + at, n - at, (off_t)at);
-
-		ck_assert_int_gt(got, 0);
-		at += (size_t)got;
-	}
-	*len = n;
-	return buf;
-}
-
 /* The record a save with flags writes to a new file; free() it. */
 static uint8_t *record_of(squib_mem_t *mem, uint32_t flags, size_t *len)
 {
@@ -126,7 +101,7 @@ static uint8_t *record_of(squib_mem_t *mem, uint32_t flags, size_t *len)
 	uint8_t *bytes;
 
 	CK_OK(squib_mem_save(mem, fd, &opts));
-	bytes = read_all(fd, len);
+	bytes = test_read_file(fd, len);
 	close(fd);
 	return bytes;
 }

@@ -368,31 +368,6 @@ static const squib_snapshot_opts_t *opts_of(squib_snapshot_opts_t *opts, uint32_
 }
 #define OPTS(flags) opts_of(&(squib_snapshot_opts_t){0}, (flags))
 
-static size_t file_size(int fd)
-{
-	struct stat st;
-
-	ck_assert_int_eq(fstat(fd, &st), 0);
-	return (size_t)st.st_size;
-}
-
-/* The whole file; free() it. */
-static uint8_t *read_all(int fd, size_t *len)
-{
-	size_t n = file_size(fd);
-	uint8_t *buf = malloc(n ? n : 1);
-
-	ck_assert_ptr_nonnull(buf);
-	for (size_t at = 0; at < n;) {
-		ssize_t got = pread(fd, buf + at, n - at, (off_t)at);
-
-		ck_assert_int_gt(got, 0);
-		at += (size_t)got;
-	}
-	*len = n;
-	return buf;
-}
-
 static void write_all_at(int fd, const void *buf, size_t len, off_t at)
 {
 	for (size_t done = 0; done < len;) {
@@ -813,7 +788,7 @@ START_TEST(file_record_is_as_documented)
 	squib_mem_t *mem = small_layout_new();
 	int fd = saved(mem, 0);
 	size_t len;
-	uint8_t *rec = read_all(fd, &len);
+	uint8_t *rec = test_read_file(fd, &len);
 	struct parsed p;
 
 	ck_assert_uint_eq(len, SMALL_FILE_BYTES);
@@ -868,7 +843,7 @@ START_TEST(stream_record_is_as_documented)
 	squib_mem_t *mem = small_layout_new();
 	int fd = saved(mem, SQUIB_SAVE_STREAM);
 	size_t len;
-	uint8_t *rec = read_all(fd, &len);
+	uint8_t *rec = test_read_file(fd, &len);
 	struct parsed p;
 
 	ck_assert_uint_eq(len, SMALL_STREAM_BYTES);
@@ -900,7 +875,7 @@ START_TEST(empty_handle_round_trips)
 	for (int stream = 0; stream < 2; stream++) {
 		int fd = saved(mem, stream ? SQUIB_SAVE_STREAM : 0);
 		size_t len;
-		uint8_t *rec = read_all(fd, &len);
+		uint8_t *rec = test_read_file(fd, &len);
 		struct parsed p;
 		squib_mem_t *back;
 
@@ -935,7 +910,7 @@ START_TEST(file_round_trip)
 	squib_mem_t *src = big_layout_new(true), *dst;
 	int fd = saved(src, 0);
 	size_t len;
-	uint8_t *rec = read_all(fd, &len);
+	uint8_t *rec = test_read_file(fd, &len);
 	struct parsed p;
 
 	parse_record(rec, len, &p);
@@ -973,7 +948,7 @@ START_TEST(null_opts_is_all_flags_clear)
 
 	CK_OK(squib_mem_write_u8(src, SQUIB_GPA(0x20000), test_pattern_byte(23, 0))); /* dirty */
 	CK_OK(squib_mem_save(src, fd, NULL));
-	rec = read_all(fd, &len);
+	rec = test_read_file(fd, &len);
 	parse_record(rec, len, &p);
 	ck_assert_uint_eq(p.kind, KIND_FILE); /* not STREAM */
 	ck_assert_uint_eq(p.flags, 0);	      /* not DIRTY_ONLY */
@@ -994,7 +969,7 @@ START_TEST(stream_round_trip_through_a_file)
 	squib_mem_t *src = big_layout_new(true), *dst;
 	int fd = saved(src, SQUIB_SAVE_STREAM);
 	size_t len;
-	uint8_t *rec = read_all(fd, &len);
+	uint8_t *rec = test_read_file(fd, &len);
 	struct parsed p;
 
 	parse_record(rec, len, &p);
@@ -1186,7 +1161,7 @@ START_TEST(sparse_file)
 		      "a 64 MiB guest with 1 MiB of data takes %" PRIu64 " bytes on disk",
 		      (uint64_t)st.st_blocks * 512);
 	ck_assert_uint_ge((uint64_t)st.st_blocks * 512, 1u * MIB);
-	rec = read_all(fd, &len);
+	rec = test_read_file(fd, &len);
 	parse_record(rec, len, &p);
 	ck_assert_uint_eq(p.run_count, 513);
 	ck_assert_uint_eq(p.runs[0].type, RUN_ZERO);
@@ -1238,7 +1213,7 @@ START_TEST(untouched_memory_is_one_zero_run)
 		test_fill_pattern(page, PAGE, 7);
 		CK_OK(squib_mem_write(src, SQUIB_GPA(base + 5000 * PAGE), page, PAGE));
 		fd = saved(src, stream ? SQUIB_SAVE_STREAM : 0);
-		rec = read_all(fd, &len);
+		rec = test_read_file(fd, &len);
 		parse_record(rec, len, &p);
 		ck_assert_uint_eq(p.runs_n, 3);
 		ck_assert_uint_eq(p.runs[0].type, RUN_ZERO);
@@ -1320,7 +1295,7 @@ START_TEST(map_private_restores_every_byte)
 	squib_mem_t *src = big_layout_new(false), *dst;
 	int fd = saved(src, 0);
 	size_t len;
-	uint8_t *rec = read_all(fd, &len);
+	uint8_t *rec = test_read_file(fd, &len);
 	struct parsed p;
 	squib_region_info_t info;
 
@@ -1360,7 +1335,7 @@ START_TEST(map_private_writes_never_reach_the_file)
 	squib_mem_t *src = big_layout_new(false), *dst, *again;
 	int fd = saved(src, 0);
 	size_t len, len_after;
-	uint8_t *before = read_all(fd, &len), *after, page[PAGE];
+	uint8_t *before = test_read_file(fd, &len), *after, page[PAGE];
 
 	dst = load_expect(fd, SQUIB_LOAD_MAP_PRIVATE, SQUIB_OK);
 	memset(page, 0xc3, sizeof(page));
@@ -1370,7 +1345,7 @@ START_TEST(map_private_writes_never_reach_the_file)
 	CK_OK(squib_mem_write(dst, SQUIB_GPA(0x100000 + BIG_SIZE - 100), page, 100));
 	CK_OK(squib_mem_write(dst, SQUIB_GPA(0x5000000), page, PAGE));
 	CK_OK(squib_mem_discard(dst, SQUIB_GPA(0x100000 + 7 * test_page()), (size_t)test_page()));
-	after = read_all(fd, &len_after);
+	after = test_read_file(fd, &len_after);
 	ck_assert_uint_eq(len_after, len);
 	CK_BYTES_EQ(after, before, len);
 	/* and the file still restores the original */
@@ -1405,7 +1380,7 @@ START_TEST(map_private_outlives_the_file)
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	ck_assert_int_ge(fd, 0);
 	CK_OK(squib_mem_save(src, fd, NULL));
-	rec = read_all(fd, &len);
+	rec = test_read_file(fd, &len);
 	parse_record(rec, len, &p);
 	free(rec);
 	CK_OK(squib_mem_load(dst, fd, OPTS(SQUIB_LOAD_MAP_PRIVATE)));
@@ -1428,7 +1403,7 @@ START_TEST(map_private_from_a_read_only_fd)
 	int fd = saved(src, 0), ro;
 	char path[64];
 	size_t len;
-	uint8_t *rec = read_all(fd, &len);
+	uint8_t *rec = test_read_file(fd, &len);
 	struct parsed p;
 
 	parse_record(rec, len, &p);
@@ -1461,7 +1436,7 @@ START_TEST(map_private_refusals)
 	close(fd);
 	/* nor a HUGETLB one (checked before any huge page is asked for) */
 	small_fd = saved(small, 0);
-	rec = read_all(small_fd, &len);
+	rec = test_read_file(small_fd, &len);
 	put32(rec + region_at(2) + 24, SQUIB_REGION_HUGETLB);
 	reseal_header(rec, 3);
 	fd = fd_with(rec, len);
@@ -1583,7 +1558,7 @@ static int save_parsed(squib_mem_t *src, uint32_t flags, bool stream, struct par
 {
 	int fd = saved(src, flags | (stream ? SQUIB_SAVE_STREAM : 0));
 	size_t len;
-	uint8_t *rec = read_all(fd, &len);
+	uint8_t *rec = test_read_file(fd, &len);
 
 	parse_record(rec, len, p);
 	ck_assert_uint_eq(p->end, len);
@@ -1875,7 +1850,7 @@ static void expect_hello(int fd)
 {
 	char buf[8] = {0};
 
-	ck_assert_uint_eq(file_size(fd), 5);
+	ck_assert_uint_eq(test_file_size(fd), 5);
 	ck_assert_int_eq(pread(fd, buf, sizeof(buf), 0), 5);
 	ck_assert_str_eq(buf, "hello");
 	ck_assert_int_eq(lseek(fd, 0, SEEK_CUR), 0);
@@ -1942,7 +1917,7 @@ START_TEST(argument_refusals)
 	/* larger with zeros past the layout: as the layout */
 	big.opts.flags = 0;
 	CK_OK(squib_mem_save(mem, out, &big.opts));
-	ck_assert_uint_eq(file_size(out), SMALL_FILE_BYTES);
+	ck_assert_uint_eq(test_file_size(out), SMALL_FILE_BYTES);
 	CK_OK(squib_mem_load(empty, in, &big.opts));
 	expect_small_layout(empty);
 	close(in);
@@ -2311,7 +2286,7 @@ START_TEST(every_bit_of_a_file_record)
 	squib_mem_t *src = small_layout_new();
 	int fd = saved(src, 0);
 	size_t len;
-	uint8_t *rec = read_all(fd, &len);
+	uint8_t *rec = test_read_file(fd, &len);
 	struct parsed p;
 	size_t loads = 0, oks = 0;
 
@@ -2398,7 +2373,7 @@ START_TEST(every_truncation_of_a_file_record)
 	squib_mem_t *src = tiny_layout_new(false), *mem = test_mem_new();
 	int fd = saved(src, 0);
 
-	ck_assert_uint_eq(file_size(fd), TINY_FILE_BYTES);
+	ck_assert_uint_eq(test_file_size(fd), TINY_FILE_BYTES);
 	for (uint64_t len = TINY_FILE_BYTES; len-- > 0;) {
 		if (len % step && len > 200)
 			continue;
@@ -2452,7 +2427,7 @@ START_TEST(every_truncation_of_a_stream_record)
 	int fd = saved(src, SQUIB_SAVE_STREAM);
 	size_t loads = 0;
 
-	ck_assert_uint_eq(file_size(fd), TINY_STREAM_BYTES);
+	ck_assert_uint_eq(test_file_size(fd), TINY_STREAM_BYTES);
 	for (uint64_t len = TINY_STREAM_BYTES; len-- > 0;) {
 		if (len % step && len > 400)
 			continue;
@@ -2499,7 +2474,7 @@ START_TEST(truncated_stream_over_a_pipe)
 	squib_mem_t *src = small_layout_new();
 	int fd = saved(src, SQUIB_SAVE_STREAM);
 	size_t len;
-	uint8_t *rec = read_all(fd, &len);
+	uint8_t *rec = test_read_file(fd, &len);
 
 	for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
 		int fds[2];
@@ -3329,7 +3304,7 @@ END_TEST
 static int flipped_copy(int fd, uint64_t off)
 {
 	size_t len;
-	uint8_t *rec = read_all(fd, &len);
+	uint8_t *rec = test_read_file(fd, &len);
 	int copy;
 
 	rec[off] ^= 0x40;
@@ -3354,7 +3329,7 @@ START_TEST(failed_loads_leave_no_fd_or_mapping)
 
 	/* the last DATA run's bytes: every region is made before they fail */
 	cases[0].fd = -1;
-	rec = read_all(file, &len);
+	rec = test_read_file(file, &len);
 	parse_record(rec, len, &p);
 	for (size_t k = p.runs_n; k-- > 0;)
 		if (p.runs[k].type == RUN_DATA) {
@@ -3367,11 +3342,11 @@ START_TEST(failed_loads_leave_no_fd_or_mapping)
 	cases[0].flags = 0;
 	cases[0].want = SQUIB_E_CORRUPT;
 	/* the last run of a mapped load: every mapping made first */
-	cases[1].fd = flipped_copy(mappable, file_size(mappable) - 3);
+	cases[1].fd = flipped_copy(mappable, test_file_size(mappable) - 3);
 	cases[1].flags = SQUIB_LOAD_MAP_PRIVATE;
 	cases[1].want = SQUIB_E_CORRUPT;
 	/* a stream that ends in its END run */
-	rec = read_all(stream, &len);
+	rec = test_read_file(stream, &len);
 	cases[2].fd = fd_with(rec, len - 10);
 	free(rec);
 	cases[2].flags = 0;

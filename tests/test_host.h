@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -57,6 +58,33 @@ static inline squib_region_info_t test_info_of(const squib_mem_t *mem, uint32_t 
 	info.sz = sizeof(info);
 	CK_OK(squib_mem_get_region(mem, slot, &info));
 	return info;
+}
+
+/* The size of the file fd, asserting fstat() tells it. */
+static inline size_t test_file_size(int fd)
+{
+	struct stat st;
+
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	return (size_t)st.st_size;
+}
+
+/* The whole file fd, read with pread() into a malloc()ed buffer of *len
+ * bytes; free() it. */
+static inline uint8_t *test_read_file(int fd, size_t *len)
+{
+	size_t n = test_file_size(fd);
+	uint8_t *buf = malloc(n ? n : 1);
+
+	ck_assert_ptr_nonnull(buf);
+	for (size_t at = 0; at < n;) {
+		ssize_t got = pread(fd, buf + at, n - at, (off_t)at);
+
+		ck_assert_int_gt(got, 0);
+		at += (size_t)got;
+	}
+	*len = n;
+	return buf;
 }
 
 /* A temporary file of size bytes, open O_RDWR, made in a fresh mkdtemp
