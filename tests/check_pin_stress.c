@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "test_util.h"
+#include "test_failure.h"
 #include "test_host.h"
 
 #define WORKERS 3 /* two pinners, one typed accessor */
@@ -65,11 +66,9 @@ static uint8_t pattern(unsigned i, uint64_t off)
 
 struct shared {
 	squib_mem_t *mem;
-	atomic_bool failed;
+	struct test_failure failure;
 	atomic_bool hotplug_done;
 	atomic_bool present[REGIONS];
-	pthread_mutex_t lock;
-	char message[512];
 	unsigned hotplug_cycles;
 	unsigned worker_rounds;
 	atomic_ulong pins_ok, pins_missed, pins_spanning, held_across_removal;
@@ -86,32 +85,10 @@ struct worker {
 	uint64_t rng;
 };
 
-__attribute__((format(printf, 2, 3))) static void record_failure(struct shared *s, const char *fmt,
-								 ...);
-
-static void record_failure(struct shared *s, const char *fmt, ...)
-{
-	va_list args;
-
-	pthread_mutex_lock(&s->lock);
-	if (!atomic_load(&s->failed)) {
-		size_t used;
-
-		va_start(args, fmt);
-		(void)vsnprintf(s->message, sizeof(s->message), fmt, args);
-		va_end(args);
-		used = strlen(s->message);
-		(void)snprintf(s->message + used, sizeof(s->message) - used,
-			       " [squib_last_error: \"%s\"]", squib_last_error());
-		atomic_store(&s->failed, true);
-	}
-	pthread_mutex_unlock(&s->lock);
-}
-
 #define T_CHECK(w, cond, ...)                                                                      \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			record_failure((w)->shared, __VA_ARGS__);                                  \
+			test_failure_record(&(w)->shared->failure, __VA_ARGS__);                   \
 			return false;                                                              \
 		}                                                                                  \
 	} while (0)
@@ -397,7 +374,7 @@ static void *worker_main(void *arg)
 	size_t held_n = 0;
 	unsigned round = 0;
 
-	while (!atomic_load(&s->failed) &&
+	while (!test_failed(&s->failure) &&
 	       (round < s->worker_rounds || !atomic_load(&s->hotplug_done)) &&
 	       round < 20 * s->worker_rounds) {
 		bool ok = w->id == WORKERS - 1 ? typed_round(w) : pinner_round(w, held, &held_n);
@@ -440,7 +417,7 @@ static void *hotplug_main(void *arg)
 	struct shared *s = h->shared;
 	uint64_t rng = 0x1234567887654321ull;
 
-	for (unsigned c = 0; c < s->hotplug_cycles && !atomic_load(&s->failed); c++) {
+	for (unsigned c = 0; c < s->hotplug_cycles && !test_failed(&s->failure); c++) {
 		unsigned i = STABLE_N + (unsigned)(next_random(&rng) % HOT_N);
 		squib_status_t st;
 
@@ -454,7 +431,8 @@ static void *hotplug_main(void *arg)
 		if (st != SQUIB_OK) {
 			struct worker self = {s, 99, 0};
 
-			record_failure(self.shared, "hotplug of region %u: %d", i, (int)st);
+			test_failure_record(&self.shared->failure, "hotplug of region %u: %d", i,
+					    (int)st);
 			break;
 		}
 		if ((c & 15) == 0)
@@ -477,7 +455,7 @@ START_TEST(pins_under_hotplug)
 
 	ck_assert_ptr_nonnull(images);
 	memset(&s, 0, sizeof(s));
-	pthread_mutex_init(&s.lock, NULL);
+	test_failure_init(&s.failure);
 	s.hotplug_cycles = slow ? 400u : 6000u;
 	s.worker_rounds = slow ? 300u : 4000u;
 	for (unsigned i = 0; i < REGIONS; i++) {
@@ -500,7 +478,7 @@ START_TEST(pins_under_hotplug)
 	ck_assert_int_eq(pthread_join(hotplug, NULL), 0);
 	for (unsigned k = 0; k < WORKERS; k++)
 		ck_assert_int_eq(pthread_join(threads[k], NULL), 0);
-	ck_assert_msg(!atomic_load(&s.failed), "%s", s.message);
+	ck_assert_msg(!test_failed(&s.failure), "%s", s.failure.message);
 
 	/* The handle freed under the pins the workers left: still mapped,
 	 * still the right bytes; then unpinned. */
@@ -511,12 +489,12 @@ START_TEST(pins_under_hotplug)
 
 			ck_assert_msg(check_iov(&self, s.left_iov[k][j], s.left_used[k][j],
 						s.left_addr[k][j], "pin after free"),
-				      "%s", s.message);
+				      "%s", s.failure.message);
 			squib_mem_unpin(s.left[k][j]);
 			left++;
 		}
 	free(images);
-	pthread_mutex_destroy(&s.lock);
+	test_failure_destroy(&s.failure);
 	ck_assert_uint_eq(test_count_fds(), fds_before);
 	fprintf(stderr,
 		"pin_stress: %lu pins (%lu spanning), %lu missed, %lu held across a removal, %u "

@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 
 #include "test_util.h"
+#include "test_failure.h"
 
 #define READERS 2
 #define WRITERS 2
@@ -70,10 +71,8 @@
 
 struct shared {
 	squib_mem_t *mem;
-	atomic_bool failed;
+	struct test_failure failure;
 	atomic_bool hotplug_done;
-	pthread_mutex_t message_lock;
-	char message[512];
 	/* Statistics, to show the run actually raced. */
 	atomic_ulong hot_reads_ok, hot_reads_missed, foreach_visits;
 };
@@ -84,33 +83,10 @@ struct worker {
 	uint64_t rng;
 };
 
-__attribute__((format(printf, 2, 3))) static void record_failure(struct shared *s, const char *fmt,
-								 ...);
-
-static void record_failure(struct shared *s, const char *fmt, ...)
-{
-	va_list args;
-
-	pthread_mutex_lock(&s->message_lock);
-	if (!atomic_load(&s->failed)) {
-		size_t used;
-
-		va_start(args, fmt);
-		(void)vsnprintf(s->message, sizeof(s->message), fmt, args);
-		va_end(args);
-		used = strlen(s->message);
-		(void)snprintf(s->message + used, sizeof(s->message) - used,
-			       " [squib_last_error: \"%s\"]", squib_last_error());
-		atomic_store(&s->failed, true);
-	}
-	pthread_mutex_unlock(&s->message_lock);
-}
-
-/* Records the first failure and leaves the thread's loop. */
 #define T_CHECK(w, cond, ...)                                                                      \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			record_failure((w)->shared, __VA_ARGS__);                                  \
+			test_failure_record(&(w)->shared->failure, __VA_ARGS__);                   \
 			return NULL;                                                               \
 		}                                                                                  \
 	} while (0)
@@ -191,7 +167,7 @@ static void *reader_main(void *arg)
 		uint64_t base = stable_base(i);
 		squib_status_t status;
 
-		if (atomic_load_explicit(&w->shared->failed, memory_order_relaxed))
+		if (test_failed(&w->shared->failure))
 			return NULL;
 		if (round >= READER_ROUNDS && (atomic_load(&w->shared->hotplug_done) ||
 					       round >= READER_ROUNDS * EXTRA_ROUNDS_CAP))
@@ -328,7 +304,7 @@ static void *writer_main(void *arg)
 		uint64_t back64 = 0;
 		uint32_t back32 = 0;
 
-		if (atomic_load_explicit(&w->shared->failed, memory_order_relaxed))
+		if (test_failed(&w->shared->failure))
 			return NULL;
 
 		status = squib_mem_write_u64_le(mem, SQUIB_GPA(base + WORDS64_AT + 8u * k),
@@ -386,7 +362,7 @@ static void *hotplug_main(void *arg)
 		unsigned j = below(w, HOT_N), kind = below(w, 2);
 		squib_status_t status;
 
-		if (atomic_load_explicit(&w->shared->failed, memory_order_relaxed))
+		if (test_failed(&w->shared->failure))
 			break;
 		if (present[kind][j]) {
 			status = squib_mem_remove_region(mem, kind ? HOT_ZERO_SLOT(j)
@@ -401,9 +377,9 @@ static void *hotplug_main(void *arg)
 			    HOT_PATTERN_SLOT(j), SQUIB_PROT_RX);
 		}
 		if (status != SQUIB_OK) {
-			record_failure(w->shared, "hotplug: cycle %u %s %s %u: %d", cycle,
-				       present[kind][j] ? "remove" : "add",
-				       kind ? "zero" : "pattern", j, (int)status);
+			test_failure_record(&w->shared->failure, "hotplug: cycle %u %s %s %u: %d",
+					    cycle, present[kind][j] ? "remove" : "add",
+					    kind ? "zero" : "pattern", j, (int)status);
 			break;
 		}
 		present[kind][j] = !present[kind][j];
@@ -413,8 +389,9 @@ static void *hotplug_main(void *arg)
 			status = squib_mem_add_region(mem, test_range(stable_base(0) + 8, 8), 9999,
 						      SQUIB_PROT_RW);
 			if (status != SQUIB_E_OVERLAP) {
-				record_failure(w->shared, "hotplug: overlapping add gave %d",
-					       (int)status);
+				test_failure_record(&w->shared->failure,
+						    "hotplug: overlapping add gave %d",
+						    (int)status);
 				break;
 			}
 		}
@@ -488,7 +465,7 @@ static void *iterator_main(void *arg)
 		int result;
 		size_t count;
 
-		if (atomic_load_explicit(&w->shared->failed, memory_order_relaxed))
+		if (test_failed(&w->shared->failure))
 			return NULL;
 		if (round >= ITERATOR_ROUNDS && (atomic_load(&w->shared->hotplug_done) ||
 						 round >= ITERATOR_ROUNDS * EXTRA_ROUNDS_CAP))
@@ -518,7 +495,7 @@ START_TEST(readers_writers_iterator_and_hotplug)
 	static uint8_t bytes[STABLE_SIZE];
 
 	memset(&s, 0, sizeof(s));
-	ck_assert_int_eq(pthread_mutex_init(&s.message_lock, NULL), 0);
+	test_failure_init(&s.failure);
 	s.mem = test_mem_new();
 	for (unsigned i = 0; i < STABLE_N; i++) {
 		memset(bytes, 0, sizeof(bytes));
@@ -548,7 +525,7 @@ START_TEST(readers_writers_iterator_and_hotplug)
 	for (unsigned t = 0; t < started; t++)
 		ck_assert_int_eq(pthread_join(threads[t], NULL), 0);
 
-	ck_assert_msg(!atomic_load(&s.failed), "%s", s.message);
+	ck_assert_msg(!test_failed(&s.failure), "%s", s.failure.message);
 	fprintf(stderr,
 		"threads: hot reads %lu ok / %lu out of range, %lu regions visited by foreach\n",
 		atomic_load(&s.hot_reads_ok), atomic_load(&s.hot_reads_missed),
@@ -570,7 +547,7 @@ START_TEST(readers_writers_iterator_and_hotplug)
 	}
 	ck_assert_uint_ge(squib_mem_region_count(s.mem), STABLE_N + WRITERS);
 	squib_mem_free(s.mem);
-	pthread_mutex_destroy(&s.message_lock);
+	test_failure_destroy(&s.failure);
 }
 END_TEST
 
