@@ -9,7 +9,10 @@
  * section, the seq_cst and mutex fallbacks, and every failure with its
  * message) goes to one out-of-line slow path that redoes the call from
  * scratch. The fast path changes nothing before it commits, so a retry is
- * always safe.
+ * always safe. A write that the write index misses first tries, with the
+ * fast path's section still open, the index of the regions that log
+ * (write_missed): a hit there marks and stores, a miss goes on to the
+ * slow path having changed nothing.
  *
  * Fewer instructions per call is not vanity here: a guest's random accesses
  * miss the caches, and the CPU overlaps those misses only as far as its
@@ -96,8 +99,8 @@ static void copy_from_guest(void *buf, const uint8_t *host, size_t len, unsigned
 	}
 }
 
-static void copy_to_guest(uint8_t *host, const void *buf, size_t len, uint64_t value,
-			  unsigned width)
+/* A typed store of width 1, 2, 4 or 8 bytes. */
+static void store_typed(uint8_t *host, uint64_t value, unsigned width)
 {
 	switch (width) {
 	case 1:
@@ -109,13 +112,18 @@ static void copy_to_guest(uint8_t *host, const void *buf, size_t len, uint64_t v
 	case 4:
 		store_le32(host, (uint32_t)value);
 		break;
-	case 8:
-		store_le64(host, value);
-		break;
 	default:
-		if (len)
-			memcpy(host, buf, len);
+		store_le64(host, value);
 	}
+}
+
+static void copy_to_guest(uint8_t *host, const void *buf, size_t len, uint64_t value,
+			  unsigned width)
+{
+	if (width)
+		store_typed(host, value, width);
+	else if (len)
+		memcpy(host, buf, len);
 }
 
 /*
@@ -255,6 +263,71 @@ SQUIB_COLD static squib_status_t write_typed_slow(squib_mem_t *mem, uint64_t add
 	return write_any(mem, addr, NULL, width, value, width, caller);
 }
 
+/*
+ * A write that the write index missed, still inside the fast path's read
+ * section (seq): where [addr, addr + len) lies in a region that logs (the
+ * table's log index), marks its pages, before the store, and finds the
+ * host address, so that such a write needs neither the slow path's second
+ * section nor its search. False otherwise, and for an empty write, which
+ * the slow path settles.
+ */
+static inline bool translate_logging(const squib_mem_t *mem, uint64_t addr, uint64_t len,
+				     uint8_t **host)
+{
+	/* seq_cst, as in access_begin(): a plain load on x86. */
+	const struct table *table = atomic_load_explicit(&mem->table, memory_order_seq_cst);
+	const struct hint_index *index = table->logs;
+	const struct hint *hint;
+
+	if (!index || !len)
+		return false;
+	hint = index_hint(index, addr);
+	if (!hint_holds(hint, addr, len))
+		return false;
+	region_mark_writing(table->logs_named[hint - index->entry], addr, len);
+	*host = hint->host + (addr - hint->base);
+	return true;
+}
+
+/*
+ * Where the fast paths of writes go when the write index misses, by a
+ * jump with the section still open: a write to a region that logs ends
+ * here, any other in the slow path. Out of line and called last, so that
+ * the fast path of a write that hits the index keeps no stack frame, as a
+ * read's.
+ */
+__attribute__((noinline)) static squib_status_t write_missed(squib_mem_t *mem, uint64_t addr,
+							     const void *buf, size_t len,
+							     uint64_t seq, const char *caller)
+{
+	struct squib_reader *reader = &squib_reader_self;
+	uint8_t *host;
+
+	if (translate_logging(mem, addr, len, &host)) {
+		memcpy(host, buf, len);
+		reader_exit_fast(reader, seq);
+		return SQUIB_OK;
+	}
+	reader_exit_fast(reader, seq);
+	return write_slow(mem, addr, buf, len, caller);
+}
+
+__attribute__((noinline)) static squib_status_t write_typed_missed(squib_mem_t *mem, uint64_t addr,
+								   uint64_t value, unsigned width,
+								   uint64_t seq, const char *caller)
+{
+	struct squib_reader *reader = &squib_reader_self;
+	uint8_t *host;
+
+	if (translate_logging(mem, addr, width, &host)) {
+		store_typed(host, value, width);
+		reader_exit_fast(reader, seq);
+		return SQUIB_OK;
+	}
+	reader_exit_fast(reader, seq);
+	return write_typed_slow(mem, addr, value, width, caller);
+}
+
 squib_status_t squib_mem_read(const squib_mem_t *mem, squib_gpa_t addr, void *buf, size_t len)
 {
 	struct squib_reader *reader = &squib_reader_self;
@@ -286,7 +359,7 @@ squib_status_t squib_mem_write(squib_mem_t *mem, squib_gpa_t addr, const void *b
 			reader_exit_fast(reader, seq);
 			return SQUIB_OK;
 		}
-		reader_exit_fast(reader, seq);
+		return write_missed(mem, addr.raw, buf, len, seq, __func__);
 	}
 	return write_slow(mem, addr.raw, buf, len, __func__);
 }
@@ -327,7 +400,8 @@ squib_status_t squib_mem_write(squib_mem_t *mem, squib_gpa_t addr, const void *b
 				reader_exit_fast(reader, seq);                                     \
 				return SQUIB_OK;                                                   \
 			}                                                                          \
-			reader_exit_fast(reader, seq);                                             \
+			return write_typed_missed(mem, addr.raw, value, sizeof(value), seq,        \
+						  __func__);                                       \
 		}                                                                                  \
 		return write_typed_slow(mem, addr.raw, value, sizeof(value), __func__);            \
 	}

@@ -30,18 +30,22 @@ static bool index_bytes(size_t entries, size_t *bytes)
 	((sizeof(struct table) + sizeof(struct hint) - 1) & ~(sizeof(struct hint) - 1))
 
 /* Lays out a table for count regions, write_slow of which stay out of the
- * write index, in *spare when that block is big enough, else in a new
- * block: see struct table for the layout. */
-static struct table *table_alloc(size_t count, size_t write_slow, struct table **spare,
-				 struct region **regions, uint32_t **by_slot)
+ * write index and logging of those in the log index, in *spare when that
+ * block is big enough, else in a new block: see struct table for the
+ * layout. */
+static struct table *table_alloc(size_t count, size_t write_slow, size_t logging,
+				 struct table **spare, struct region **regions, uint32_t **by_slot)
 {
 	size_t entries = index_entries(count), one_index, bytes, part, capacity;
+	size_t indexes = 1u + (write_slow ? 1u : 0u) + (logging ? 1u : 0u);
 	struct hint_index *reads, *writes;
 	struct table *table;
 	char *tail;
 
+	/* The log index's names: entries pointers, a multiple of 32 bytes. */
 	if (count > TABLE_MAX_REGIONS || !index_bytes(entries, &one_index) ||
-	    __builtin_mul_overflow(one_index, write_slow ? 2u : 1u, &bytes) ||
+	    __builtin_mul_overflow(one_index, indexes, &bytes) ||
+	    (logging && __builtin_add_overflow(bytes, entries * sizeof(struct region *), &bytes)) ||
 	    __builtin_add_overflow(bytes, TABLE_HEADER_BYTES, &bytes) ||
 	    __builtin_mul_overflow(count, sizeof(struct region) + sizeof(uint32_t), &part) ||
 	    __builtin_add_overflow(bytes, part, &bytes))
@@ -68,6 +72,16 @@ static struct table *table_alloc(size_t count, size_t write_slow, struct table *
 		tail += one_index;
 	}
 	reads->mask = writes->mask = (uint64_t)(entries - 1) << HINT_SHIFT;
+	table->logs = NULL;
+	table->logs_named = NULL;
+	if (logging) {
+		table->logs = (struct hint_index *)(void *)tail;
+		table->logs->mask = reads->mask;
+		tail += one_index;
+		table->logs_named = (const struct region **)(void *)tail;
+		tail += entries * sizeof(struct region *);
+	}
+	table->logging = logging;
 	*regions = (struct region *)(void *)tail;
 	*by_slot = (uint32_t *)(void *)(*regions + count);
 	table->count = count;
@@ -142,7 +156,7 @@ static const struct region *widest_in(const struct region *regions, size_t count
  * the index is rebuilt on every change.)
  */
 static void index_fill(struct hint_index *index, const struct table *table, unsigned shift,
-		       bool (*wanted)(const struct region *))
+		       bool (*wanted)(const struct region *), const struct region **named)
 {
 	const struct region *regions = table->regions;
 	size_t count = table->count, next = 0;
@@ -162,6 +176,8 @@ static void index_fill(struct hint_index *index, const struct table *table, unsi
 			best =
 			    widest_in(regions, count, &next, start, start + granule_mask, wanted);
 		index->entry[granule & (entries - 1)] = best ? hint_of(best) : (struct hint){0};
+		if (named)
+			named[granule & (entries - 1)] = best;
 	}
 }
 
@@ -187,9 +203,11 @@ static void table_index(struct table *table)
 {
 	unsigned shift = granule_shift(table, (table->reads->mask >> HINT_SHIFT) + 1);
 
-	index_fill(table->reads, table, shift, NULL);
+	index_fill(table->reads, table, shift, NULL, NULL);
 	if (table->writes != table->reads)
-		index_fill(table->writes, table, shift, region_takes_plain_writes);
+		index_fill(table->writes, table, shift, region_takes_plain_writes, NULL);
+	if (table->logs)
+		index_fill(table->logs, table, shift, region_logs_writes, table->logs_named);
 }
 
 const struct region *table_search(const struct table *table, uint64_t addr)
@@ -212,7 +230,7 @@ struct table *table_new_empty(void)
 {
 	struct region *regions;
 	uint32_t *by_slot;
-	struct table *table = table_alloc(0, 0, NULL, &regions, &by_slot);
+	struct table *table = table_alloc(0, 0, 0, NULL, &regions, &by_slot);
 
 	if (table)
 		table_index(table);
@@ -314,7 +332,7 @@ struct table *table_reserve_insert(const struct table *table, uint32_t flags, st
 	const struct region probe = {.flags = flags};
 
 	return table_alloc(table->count + 1, table->write_slow + !region_takes_plain_writes(&probe),
-			   spare, &regions, &by_slot);
+			   table->logging + region_logs_writes(&probe), spare, &regions, &by_slot);
 }
 
 void table_fill_insert(struct table *grown, const struct table *table, size_t insert_at,
@@ -347,7 +365,7 @@ struct table *table_with_remove(const struct table *table, const struct region *
 	size_t removed = (size_t)(region - table_regions(table));
 	struct table *shrunk =
 	    table_alloc(table->count - 1, table->write_slow - !region_takes_plain_writes(region),
-			spare, &regions, &by_slot);
+			table->logging - region_logs_writes(region), spare, &regions, &by_slot);
 
 	if (!shrunk)
 		return NULL;
@@ -370,7 +388,9 @@ struct table *table_with_update(const struct table *table, const struct region *
 	size_t at = (size_t)(old - table_regions(table));
 	size_t write_slow = table->write_slow - !region_takes_plain_writes(old) +
 			    !region_takes_plain_writes(updated);
-	struct table *next = table_alloc(table->count, write_slow, spare, &regions, &by_slot);
+	size_t logging = table->logging - region_logs_writes(old) + region_logs_writes(updated);
+	struct table *next =
+	    table_alloc(table->count, write_slow, logging, spare, &regions, &by_slot);
 
 	if (!next)
 		return NULL;

@@ -42,6 +42,12 @@ static inline bool region_takes_plain_writes(const struct region *region)
 	return !(region->flags & REGION_WRITE_SLOW);
 }
 
+/* A region whose writes mark its dirty bitmap: it has the log index. */
+static inline bool region_logs_writes(const struct region *region)
+{
+	return (region->flags & REGION_WRITE_SLOW) == SQUIB_REGION_DIRTY_LOG;
+}
+
 /*
  * An entry of the lookup index: a copy of the one region that addresses
  * hashing to it should try first, laid out for the access fast path. The
@@ -87,9 +93,11 @@ struct hint_index {
  * share hints at the one covering most of it. The read index holds every
  * region; the write index only those that take plain writes
  * (region_takes_plain_writes), so a write to any other misses the fast
- * path. When every region takes plain writes, writes == reads. Every
- * access that its hint does not settle, and every lookup outside the fast
- * path, uses the binary search.
+ * path. When every region takes plain writes, writes == reads. A third
+ * index of the same shape, when some region logs, holds those regions for
+ * the writes the write index misses (see the logs field). Every access
+ * that its hints do not settle, and every lookup outside the fast paths,
+ * uses the binary search.
  *
  * On the access path every instruction and load counts, because together
  * they limit how many of the guest's cache misses the CPU can overlap
@@ -106,6 +114,13 @@ struct table {
 	struct hint_index *reads;
 	struct hint_index *writes; /* == reads when write_slow == 0 */
 	size_t write_slow;	   /* regions kept out of the write index */
+	/* The regions that log (region_logs_writes) in an index of their
+	 * own, and the region each entry names (NULL for an empty one): a
+	 * write that misses the write index tries it before the slow path,
+	 * and marks the region it finds. NULL when no region logs. */
+	struct hint_index *logs;
+	const struct region **logs_named;
+	size_t logging; /* regions in logs */
 	/* One reference for being published or retiring, one per foreach
 	 * in progress; the last to drop it frees the table. */
 	_Atomic size_t refs;

@@ -26,15 +26,26 @@ static uint64_t covered(uint64_t base, uint64_t size, uint64_t start, uint64_t l
 	return from > to ? 0 : to - from + 1;
 }
 
-static bool admits(const struct region *region, bool writes)
+/* The three indexes of a table. */
+enum which { READS, WRITES, LOGS };
+
+static bool admits(const struct region *region, enum which which)
 {
-	return !writes || region_takes_plain_writes(region);
+	switch (which) {
+	case WRITES:
+		return region_takes_plain_writes(region);
+	case LOGS:
+		return region_logs_writes(region);
+	case READS:
+		break;
+	}
+	return true;
 }
 
 /* The reference: the region that covers most of the granule, first one on
  * a tie (as the sweep of table.c), or NULL. */
 static const struct region *widest(const struct table *table, uint64_t start, uint64_t last,
-				   bool writes)
+				   enum which which)
 {
 	const struct region *best = NULL;
 	uint64_t best_bytes = 0;
@@ -43,7 +54,7 @@ static const struct region *widest(const struct table *table, uint64_t start, ui
 		const struct region *region = &table->regions[i];
 		uint64_t bytes = covered(region->base, region->size, start, last);
 
-		if (admits(region, writes) && bytes > best_bytes) {
+		if (admits(region, which) && bytes > best_bytes) {
 			best = region;
 			best_bytes = bytes;
 		}
@@ -65,10 +76,13 @@ static void check_hint_empty(const struct hint *hint)
 	ck_assert_uint_eq(hint->typed_limit, 0);
 }
 
-/* Every entry of one index against the reference; returns how many name a
- * region. */
-static size_t check_index(const struct table *table, const struct hint_index *index, bool writes)
+/* Every entry of one index against the reference (and for the log index
+ * the region each entry names); returns how many name a region. */
+static size_t check_index(const struct table *table, enum which which)
 {
+	const struct hint_index *index = which == READS	   ? table->reads
+					 : which == WRITES ? table->writes
+							   : table->logs;
 	uint64_t entries = (index->mask >> HINT_SHIFT) + 1;
 	unsigned shift = index->shift + HINT_SHIFT;
 	uint64_t first = 0, granules = 0, named = 0;
@@ -91,12 +105,13 @@ static size_t check_index(const struct table *table, const struct hint_index *in
 	for (uint64_t i = 0; i < entries; i++) {
 		uint64_t granule = first + i, start = granule << shift;
 		const struct region *want =
-		    i < granules
-			? widest(table, start, start + (((uint64_t)1 << shift) - 1), writes)
-			: NULL;
+		    i < granules ? widest(table, start, start + (((uint64_t)1 << shift) - 1), which)
+				 : NULL;
 		const struct hint *hint = index_hint(index, start);
 
 		ck_assert_ptr_eq(hint, &index->entry[granule & (entries - 1)]);
+		if (which == LOGS)
+			ck_assert_ptr_eq(table->logs_named[granule & (entries - 1)], want);
 		if (want) {
 			check_hint_names(hint, want);
 			named++;
@@ -148,13 +163,13 @@ START_TEST(indexes_match_the_reference)
 	const struct table *table = published(mem);
 
 	/* Empty: every entry empty. */
-	ck_assert_uint_eq(check_index(table, table->reads, false), 0);
+	ck_assert_uint_eq(check_index(table, READS), 0);
 	add_layout(mem, 0);
 	table = published(mem);
 	ck_assert_ptr_eq(table->writes, table->reads); /* nothing refuses plain writes */
 	ck_assert_uint_eq(table->write_slow, 0);
 	/* Each region but the tiny ones that share a granule has an entry. */
-	ck_assert_uint_ge(check_index(table, table->reads, false), 6);
+	ck_assert_uint_ge(check_index(table, READS), 6);
 	squib_mem_free(mem);
 }
 END_TEST
@@ -171,8 +186,8 @@ START_TEST(read_only_regions_leave_the_write_index)
 	ck_assert_uint_eq(table->write_slow, 2);
 	ck_assert_uint_eq(table->writes->shift, table->reads->shift);
 	ck_assert_uint_eq(table->writes->mask, table->reads->mask);
-	check_index(table, table->reads, false);
-	check_index(table, table->writes, true);
+	check_index(table, READS);
+	check_index(table, WRITES);
 	/* The ROM is in the read index and nowhere in the write index. */
 	hint = index_hint(table->reads, 0xffe00000);
 	ck_assert_uint_eq(hint->base, 0xffe00000);
@@ -187,19 +202,30 @@ START_TEST(read_only_regions_leave_the_write_index)
 	CK_OK(squib_mem_remove_region(mem, 1));
 	table = published(mem);
 	ck_assert_uint_eq(table->write_slow, 1);
-	check_index(table, table->writes, true);
+	check_index(table, WRITES);
 	CK_OK(squib_mem_remove_region(mem, 6));
 	table = published(mem);
 	ck_assert_uint_eq(table->write_slow, 0);
 	ck_assert_ptr_eq(table->writes, table->reads);
-	check_index(table, table->reads, false);
+	check_index(table, READS);
 	squib_mem_free(mem);
 }
 END_TEST
 
+/* Of slots [0, n) of the growth test, those that log (and are not
+ * read-only). */
+static size_t logging_below(uint32_t n)
+{
+	size_t count = 0;
+
+	for (uint32_t slot = 0; slot < n; slot++)
+		count += slot % 3 != 0 && slot % 4 == 1;
+	return count;
+}
+
 /* Tables of every size from 1 to 200 regions of mixed sizes and gaps,
- * every third read-only: both indexes match the reference after each add
- * and each remove. */
+ * every third read-only and some of the others logging: every index
+ * matches the reference after each add and each remove. */
 START_TEST(indexes_match_through_growth_and_shrinking)
 {
 	squib_mem_t *mem = test_mem_new();
@@ -209,21 +235,74 @@ START_TEST(indexes_match_through_growth_and_shrinking)
 		uint64_t size = (uint64_t)0x1000 << (slot % 7);
 		const struct table *table;
 
-		add_opts(mem, base, size, slot, slot % 3 == 0 ? SQUIB_REGION_READONLY : 0);
+		add_opts(mem, base, size, slot,
+			 slot % 3 == 0	 ? SQUIB_REGION_READONLY
+			 : slot % 4 == 1 ? SQUIB_REGION_DIRTY_LOG
+					 : 0);
 		base += size + ((uint64_t)(slot % 5) << 16);
 		table = published(mem);
-		ck_assert_uint_eq(table->write_slow, slot / 3 + 1);
-		ck_assert_uint_ge(check_index(table, table->reads, false), 1);
-		check_index(table, table->writes, true);
+		ck_assert_uint_eq(table->logging, logging_below(slot + 1));
+		ck_assert_uint_eq(table->write_slow, slot / 3 + 1 + table->logging);
+		ck_assert_uint_ge(check_index(table, READS), 1);
+		check_index(table, WRITES);
+		if (table->logs)
+			check_index(table, LOGS);
 	}
 	for (uint32_t slot = 0; slot < 200; slot += 2) {
 		const struct table *table;
 
 		CK_OK(squib_mem_remove_region(mem, slot));
 		table = published(mem);
-		check_index(table, table->reads, false);
-		check_index(table, table->writes, true);
+		check_index(table, READS);
+		check_index(table, WRITES);
+		if (table->logs)
+			check_index(table, LOGS);
 	}
+	squib_mem_free(mem);
+}
+END_TEST
+
+/* Each region that logs and takes writes is in the log index, named by
+ * its entries; read-only ones (logging or not) and plain ones are not. */
+START_TEST(logging_regions_have_an_index_of_their_own)
+{
+	squib_mem_t *mem = test_mem_new();
+	const struct table *table;
+	const struct hint *hint;
+
+	add_layout(mem, SQUIB_REGION_READONLY);
+	table = published(mem);
+	ck_assert_ptr_null(table->logs);
+	ck_assert_uint_eq(table->logging, 0);
+	CK_OK(squib_mem_set_dirty_log(mem, 2, true));
+	CK_OK(squib_mem_set_dirty_log(mem, 4, true));
+	CK_OK(squib_mem_set_dirty_log(mem, 7, true));
+	CK_OK(squib_mem_set_dirty_log(mem, 6, true)); /* the ROM: no writes to mark */
+	table = published(mem);
+	ck_assert_ptr_nonnull(table->logs);
+	ck_assert_uint_eq(table->logging, 3);
+	ck_assert_uint_eq(table->write_slow, 5);
+	ck_assert_uint_eq(table->logs->shift, table->reads->shift);
+	ck_assert_uint_eq(table->logs->mask, table->reads->mask);
+	check_index(table, READS);
+	check_index(table, WRITES);
+	ck_assert_uint_ge(check_index(table, LOGS), 2);
+	hint = index_hint(table->logs, 0x100000);
+	ck_assert_uint_eq(hint->base, 0x100000);
+	ck_assert_uint_eq(table->logs_named[hint - table->logs->entry]->slot, 2);
+	hint = index_hint(table->logs, 0xffe00000);
+	ck_assert_uint_ne(hint->base, 0xffe00000);
+	/* Logging off again, one by one: the index goes with the last. */
+	CK_OK(squib_mem_set_dirty_log(mem, 2, false));
+	table = published(mem);
+	ck_assert_uint_eq(table->logging, 2);
+	check_index(table, LOGS);
+	CK_OK(squib_mem_remove_region(mem, 4));
+	CK_OK(squib_mem_set_dirty_log(mem, 7, false));
+	table = published(mem);
+	ck_assert_ptr_null(table->logs);
+	ck_assert_uint_eq(table->logging, 0);
+	check_index(table, WRITES);
 	squib_mem_free(mem);
 }
 END_TEST
@@ -238,6 +317,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, indexes_match_the_reference);
 	tcase_add_test(tc, read_only_regions_leave_the_write_index);
+	tcase_add_test(tc, logging_regions_have_an_index_of_their_own);
 	tcase_add_test(tc, indexes_match_through_growth_and_shrinking);
 	suite_add_tcase(suite, tc);
 	runner = srunner_create(suite);
