@@ -48,13 +48,6 @@ static uint64_t bit_span(unsigned from, unsigned to)
 	return (~(uint64_t)0 >> (63 - to)) & (~(uint64_t)0 << from);
 }
 
-/* The bitmap writes mark now. seq_cst, as the table pointer: pairs with the
- * switch in dirty_log_harvest() (a plain load on x86). */
-static _Atomic uint64_t *active_bits(struct dirty_log *log)
-{
-	return log->bits[atomic_load_explicit(&log->active, memory_order_seq_cst) & 1u];
-}
-
 static void mark_bits(_Atomic uint64_t *bits, const struct dirty_log *log, uint64_t addr,
 		      uint64_t len)
 {
@@ -74,7 +67,7 @@ static void mark_bits(_Atomic uint64_t *bits, const struct dirty_log *log, uint6
 
 void dirty_log_mark(struct dirty_log *log, uint64_t addr, uint64_t len)
 {
-	mark_bits(active_bits(log), log, addr, len);
+	mark_bits(dirty_log_active(log), log, addr, len);
 }
 
 void dirty_log_clear(struct dirty_log *log)
@@ -87,7 +80,7 @@ void dirty_log_clear(struct dirty_log *log)
 
 void dirty_log_merge_sync(struct dirty_log *log)
 {
-	_Atomic uint64_t *bits = active_bits(log);
+	_Atomic uint64_t *bits = dirty_log_active(log);
 
 	for (size_t i = 0; i < log->words; i++) {
 		if (log->sync[i]) {
@@ -128,7 +121,7 @@ void dirty_log_harvest(struct dirty_log *log, uint64_t *out, bool clear)
 
 void dirty_log_restore(struct dirty_log *log, const uint64_t *bits)
 {
-	_Atomic uint64_t *active = active_bits(log);
+	_Atomic uint64_t *active = dirty_log_active(log);
 
 	for (size_t i = 0; i < log->words; i++)
 		if (bits[i])

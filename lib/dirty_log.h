@@ -70,6 +70,26 @@ void dirty_log_free(struct dirty_log *log);
  * the handle's mutex held (see the top). */
 void dirty_log_mark(struct dirty_log *log, uint64_t addr, uint64_t len);
 
+/* The bitmap writes mark now. seq_cst, as the table pointer: pairs with the
+ * switch in dirty_log_harvest() (a plain load on x86). */
+static inline _Atomic uint64_t *dirty_log_active(struct dirty_log *log)
+{
+	return log->bits[atomic_load_explicit(&log->active, memory_order_seq_cst) & 1u];
+}
+
+/* dirty_log_mark() of the one page at addr, inline for the write path. */
+static inline void dirty_log_mark_page(struct dirty_log *log, uint64_t addr)
+{
+	_Atomic uint64_t *word = dirty_log_active(log);
+	uint64_t page = (addr >> DIRTY_PAGE_SHIFT) - log->first_page;
+	uint64_t bit = (uint64_t)1 << (page % 64);
+
+	word += page / 64;
+	/* Relaxed: the harvest's grace period orders the data. */
+	if (!(atomic_load_explicit(word, memory_order_relaxed) & bit))
+		atomic_fetch_or_explicit(word, bit, memory_order_relaxed);
+}
+
 /* Clears every bit (no write may be marking it). */
 void dirty_log_clear(struct dirty_log *log);
 
