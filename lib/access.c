@@ -278,19 +278,13 @@ static inline bool translate_logging(const squib_mem_t *mem, uint64_t addr, uint
 	const struct table *table = atomic_load_explicit(&mem->table, memory_order_seq_cst);
 	const struct hint_index *index = table->logs;
 	const struct hint *hint;
-	struct dirty_log *log;
 
 	if (!index || !len)
 		return false;
 	hint = index_hint(index, addr);
 	if (!hint_holds(hint, addr, len))
 		return false;
-	log = atomic_load_explicit(&table->logs_named[hint - index->entry]->backing->dirty,
-				   memory_order_acquire);
-	if (((addr ^ (addr + (len - 1))) >> DIRTY_PAGE_SHIFT) == 0)
-		dirty_log_mark_page(log, addr);
-	else
-		dirty_log_mark(log, addr, len);
+	region_mark_writing(table->logs_named[hint - index->entry], addr, len);
 	*host = hint->host + (addr - hint->base);
 	return true;
 }

@@ -65,7 +65,7 @@ static void mark_bits(_Atomic uint64_t *bits, const struct dirty_log *log, uint6
 	}
 }
 
-void dirty_log_mark(struct dirty_log *log, uint64_t addr, uint64_t len)
+void dirty_log_mark_span(struct dirty_log *log, uint64_t addr, uint64_t len)
 {
 	mark_bits(dirty_log_active(log), log, addr, len);
 }

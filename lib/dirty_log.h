@@ -65,11 +65,6 @@ static inline size_t dirty_words(uint64_t base, uint64_t size)
 struct dirty_log *dirty_log_new(uint64_t base, uint64_t size);
 void dirty_log_free(struct dirty_log *log);
 
-/* Marks the pages [addr, addr + len) touches; len > 0, inside the region.
- * From inside a read section, before the write's data is stored, or with
- * the handle's mutex held (see the top). */
-void dirty_log_mark(struct dirty_log *log, uint64_t addr, uint64_t len);
-
 /* The bitmap writes mark now. seq_cst, as the table pointer: pairs with the
  * switch in dirty_log_harvest() (a plain load on x86). */
 static inline _Atomic uint64_t *dirty_log_active(struct dirty_log *log)
@@ -77,14 +72,25 @@ static inline _Atomic uint64_t *dirty_log_active(struct dirty_log *log)
 	return log->bits[atomic_load_explicit(&log->active, memory_order_seq_cst) & 1u];
 }
 
-/* dirty_log_mark() of the one page at addr, inline for the write path. */
-static inline void dirty_log_mark_page(struct dirty_log *log, uint64_t addr)
-{
-	_Atomic uint64_t *word = dirty_log_active(log);
-	uint64_t page = (addr >> DIRTY_PAGE_SHIFT) - log->first_page;
-	uint64_t bit = (uint64_t)1 << (page % 64);
+/* dirty_log_mark() of a write that touches more than one page. */
+void dirty_log_mark_span(struct dirty_log *log, uint64_t addr, uint64_t len);
 
-	word += page / 64;
+/* Marks the pages [addr, addr + len) touches; len > 0, inside the region.
+ * From inside a read section, before the write's data is stored, or with
+ * the handle's mutex held (see the top). A write within one page, nearly
+ * every write of the access path, is marked here, inline. */
+static inline void dirty_log_mark(struct dirty_log *log, uint64_t addr, uint64_t len)
+{
+	_Atomic uint64_t *word;
+	uint64_t page, bit;
+
+	if ((addr ^ (addr + (len - 1))) >> DIRTY_PAGE_SHIFT) {
+		dirty_log_mark_span(log, addr, len);
+		return;
+	}
+	page = (addr >> DIRTY_PAGE_SHIFT) - log->first_page;
+	bit = (uint64_t)1 << (page % 64);
+	word = dirty_log_active(log) + page / 64;
 	/* Relaxed: the harvest's grace period orders the data. */
 	if (!(atomic_load_explicit(word, memory_order_relaxed) & bit))
 		atomic_fetch_or_explicit(word, bit, memory_order_relaxed);

@@ -401,13 +401,13 @@ static squib_status_t write_runs(struct save *save)
 	    save_ring_init(&ring) != 0)
 		return save_regions(save, &save->slots[0]);
 	save->ring = &ring;
-	if (squib_host_thread_start(&helper, helper_main, save) != 0) {
+	if (squib_host_thread_start(&helper, helper_main, save) == 0) {
+		status = write_handed_runs(save);
+		squib_host_thread_join(helper);
+	} else {
 		save->ring = NULL;
-		save_ring_destroy(&ring);
-		return save_regions(save, &save->slots[0]);
+		status = save_regions(save, &save->slots[0]);
 	}
-	status = write_handed_runs(save);
-	squib_host_thread_join(helper);
 	save->ring = NULL;
 	save_ring_destroy(&ring);
 	return status;
